@@ -1,0 +1,52 @@
+import type { Readable } from "node:stream";
+
+/** The JSON of a `.info` file (`$module/@v/$version.info`). */
+export interface ModuleInfo {
+  /** Canonical version (a semantic version or pseudo-version). */
+  readonly Version: string;
+  /** Commit time, RFC 3339 in UTC. */
+  readonly Time: string;
+  /** Where the version came from, when the source knows (git sources always do). */
+  readonly Origin?: ModuleOrigin;
+}
+
+export interface ModuleOrigin {
+  readonly VCS?: string;
+  readonly URL?: string;
+  readonly Subdir?: string;
+  readonly Hash?: string;
+  readonly Ref?: string;
+  readonly TagPrefix?: string;
+  readonly TagSum?: string;
+}
+
+/** A streamed file: a `.zip` is never held in memory. */
+export interface Download {
+  readonly body: Readable;
+  /** Size in bytes when the source knows it up front. */
+  readonly size?: number;
+}
+
+/**
+ * Where modules come from: an upstream GOPROXY, a git server, the GOPROXY chain of several,
+ * or a wrapper adding caching, single-flight or checksum verification around another source.
+ *
+ * Paths and versions given to a source are already validated and unescaped (`module.checkPath`,
+ * canonical versions for mod/zip). A source signals "not here" with a ProxyError of kind
+ * "not-found"; any other failure is a real fault that stops a `,` fall-through.
+ */
+export interface ModuleSource {
+  /** Versions listed by `$module/@v/list` (tagged versions, no pseudo-versions), unsorted. */
+  list(path: string): Promise<string[]>;
+  /**
+   * `$module/@v/$query.info`: a canonical version is answered as itself; anything else
+   * (branch name, commit-hash prefix, `v1`, `v1.2`) is a query the source resolves.
+   */
+  info(path: string, query: string): Promise<ModuleInfo>;
+  /** `$module/@latest`. */
+  latest(path: string): Promise<ModuleInfo>;
+  /** `$module/@v/$version.mod` (canonical version). */
+  mod(path: string, version: string): Promise<Buffer>;
+  /** `$module/@v/$version.zip` (canonical version). */
+  zip(path: string, version: string): Promise<Download>;
+}
