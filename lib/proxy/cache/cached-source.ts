@@ -1,0 +1,312 @@
+import { PassThrough, type Readable } from "node:stream";
+import type { Logger } from "pino";
+import { ProxyError, isNotFound } from "../errors";
+import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
+import type { ProxyMetrics } from "../metrics";
+import { isCanonicalVersion } from "../module/semver";
+import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
+import { parseInfo, parseList } from "../sources/upstream";
+import type { Storage, StoredObject } from "../storage/storage";
+import { storageKeys } from "./keys";
+import { MemoryCache } from "./memory";
+import { SingleFlight } from "./single-flight";
+
+export interface CachedSourceOptions {
+  /** Seconds that `list`, `@latest` and query `.info` answers stay fresh. */
+  readonly ttlSeconds: number;
+  readonly logger: Logger;
+  readonly metrics?: ProxyMetrics;
+  /** Bytes of small immutable answers kept in memory. @default 64 MiB */
+  readonly memoryBytes?: number;
+  /** Injectable clock (tests). */
+  readonly now?: () => number;
+}
+
+type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
+
+async function readAll(obj: StoredObject, limit: number): Promise<Buffer> {
+  if (obj.size > limit) {
+    obj.body.destroy();
+    throw new ProxyError("internal", `stored object is ${obj.size} bytes, over ${limit}`);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of obj.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Wraps a source with storage: `.mod`, `.zip` and canonical `.info` are immutable once stored;
+ * `list`, `@latest` and query `.info` are kept for a TTL and served stale when the source
+ * fails. Concurrent misses for the same file make one fetch (single-flight). A zip is streamed
+ * to the first client and into storage at once; it becomes visible to others only once
+ * completely stored.
+ */
+export class CachedSource implements ModuleSource {
+  private readonly flights = new SingleFlight<unknown>();
+  private readonly zipFills = new Map<string, Promise<void>>();
+  private readonly memory: MemoryCache<{ value: unknown; fetched: number }>;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly inner: ModuleSource,
+    private readonly storage: Storage,
+    private readonly options: CachedSourceOptions,
+  ) {
+    this.memory = new MemoryCache(options.memoryBytes ?? 64 * 1024 * 1024, 256 * 1024);
+    this.ttlMs = options.ttlSeconds * 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  list(path: string): Promise<string[]> {
+    return this.ttlCached(
+      "list",
+      storageKeys.list(path),
+      () => this.inner.list(path),
+      (versions) => Buffer.from(versions.map((v) => `${v}\n`).join("")),
+      (data) => parseList(data),
+      MAX_LIST_BYTES,
+    );
+  }
+
+  latest(path: string): Promise<ModuleInfo> {
+    return this.ttlCached(
+      "latest",
+      storageKeys.latest(path),
+      async () => this.rememberInfo(path, await this.inner.latest(path)),
+      encodeInfo,
+      (data) => parseInfo(data, `stored ${path}@latest`),
+      MAX_INFO_BYTES,
+    );
+  }
+
+  info(path: string, query: string): Promise<ModuleInfo> {
+    if (isCanonicalVersion(query)) {
+      return this.immutable(
+        "info",
+        storageKeys.info(path, query),
+        async () => {
+          const info = await this.inner.info(path, query);
+          if (info.Version !== query) {
+            throw new ProxyError("upstream", `${path}@${query}: source answered .info for ${info.Version}`);
+          }
+          return info;
+        },
+        encodeInfo,
+        (data) => parseInfo(data, `stored ${path}@${query}`),
+        MAX_INFO_BYTES,
+      );
+    }
+    return this.ttlCached(
+      "query",
+      storageKeys.query(path, query),
+      async () => this.rememberInfo(path, await this.inner.info(path, query)),
+      encodeInfo,
+      (data) => parseInfo(data, `stored ${path}@${query}`),
+      MAX_INFO_BYTES,
+    );
+  }
+
+  mod(path: string, version: string): Promise<Buffer> {
+    return this.immutable(
+      "mod",
+      storageKeys.mod(path, version),
+      () => this.inner.mod(path, version),
+      (data) => data,
+      (data) => data,
+      MAX_GO_MOD_BYTES,
+    );
+  }
+
+  async zip(path: string, version: string): Promise<Download> {
+    const key = storageKeys.zip(path, version);
+    const stored = await this.storage.get(key);
+    if (stored) {
+      this.options.metrics?.cacheHits.inc({ kind: "zip" });
+      return { body: stored.body, size: stored.size };
+    }
+    this.options.metrics?.cacheMisses.inc({ kind: "zip" });
+    const running = this.zipFills.get(key);
+    if (running) {
+      // Another request is downloading this zip: wait until it is completely stored.
+      await running;
+      const done = await this.storage.get(key);
+      if (!done) throw new ProxyError("internal", `${path}@${version}: zip vanished from storage after download`);
+      return { body: done.body, size: done.size };
+    }
+    return this.fillZip(key, path, version);
+  }
+
+  /** Settles once every download and store running now has finished (graceful shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([this.flights.drain(), ...this.zipFills.values()]);
+  }
+
+  private async fillZip(key: string, path: string, version: string): Promise<Download> {
+    let settle!: (err?: unknown) => void;
+    const fill = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(err) : resolve());
+    });
+    fill.catch(() => undefined); // followers observe it; no unhandled rejection here
+    this.zipFills.set(key, fill);
+    let download: Download;
+    try {
+      download = await this.inner.zip(path, version);
+    } catch (err) {
+      this.zipFills.delete(key);
+      settle(err);
+      throw err;
+    }
+    const toClient = new PassThrough();
+    const toStore = new PassThrough();
+    // Errors reach the store through put's rejection and the client through its own listener;
+    // these keep a stream that nobody reads yet from crashing the process.
+    toClient.on("error", () => undefined);
+    toStore.on("error", () => undefined);
+    tee(download.body, toStore, toClient);
+    this.storage
+      .put(key, toStore, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES })
+      .then(
+        () => settle(),
+        (err) => {
+          const fault = err instanceof ProxyError ? err : new ProxyError("internal", `storing ${key}: ${String(err)}`);
+          this.options.logger.warn({ event: "zip_store_failed", key, err: fault.message }, "zip not cached");
+          // The client must not mistake a partial body for a complete zip.
+          toClient.destroy(fault);
+          download.body.destroy();
+          settle(fault);
+        },
+      )
+      .finally(() => this.zipFills.delete(key));
+    return download.size === undefined ? { body: toClient } : { body: toClient, size: download.size };
+  }
+
+  /** A query's answer also fills the canonical `.info`, which never changes. */
+  private async rememberInfo(path: string, info: ModuleInfo): Promise<ModuleInfo> {
+    if (isCanonicalVersion(info.Version)) {
+      await this.storage
+        .put(storageKeys.info(path, info.Version), encodeInfo(info), { ifNoneMatch: true, maxBytes: MAX_INFO_BYTES })
+        .catch((err) => this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"));
+    }
+    return info;
+  }
+
+  private async immutable<T>(
+    kind: Kind,
+    key: string,
+    fetch: () => Promise<T>,
+    encode: (value: T) => Buffer,
+    decode: (data: Buffer) => T,
+    limit: number,
+  ): Promise<T> {
+    const remembered = this.memory.get(key);
+    if (remembered) {
+      this.options.metrics?.cacheHits.inc({ kind });
+      return remembered.value as T;
+    }
+    const stored = await this.storage.get(key);
+    if (stored) {
+      const data = await readAll(stored, limit);
+      const value = decode(data);
+      this.memory.set(key, { value, fetched: this.now() }, data.length);
+      this.options.metrics?.cacheHits.inc({ kind });
+      return value;
+    }
+    this.options.metrics?.cacheMisses.inc({ kind });
+    return this.flights.do(key, async () => {
+      const value = await fetch();
+      const data = encode(value);
+      await this.storage.put(key, data, { ifNoneMatch: true, maxBytes: limit });
+      this.memory.set(key, { value, fetched: this.now() }, data.length);
+      return value;
+    }) as Promise<T>;
+  }
+
+  private async ttlCached<T>(
+    kind: Kind,
+    key: string,
+    fetch: () => Promise<T>,
+    encode: (value: T) => Buffer,
+    decode: (data: Buffer) => T,
+    limit: number,
+  ): Promise<T> {
+    const now = this.now();
+    const remembered = this.memory.get(key);
+    if (remembered && now - remembered.fetched < this.ttlMs) {
+      this.options.metrics?.cacheHits.inc({ kind });
+      return remembered.value as T;
+    }
+    let stale: { value: T; fetched: number } | undefined;
+    if (remembered) stale = { value: remembered.value as T, fetched: remembered.fetched };
+    else {
+      const stored = await this.storage.get(key);
+      if (stored) {
+        const fetched = stored.modified.getTime();
+        stale = { value: decode(await readAll(stored, limit)), fetched };
+        if (now - fetched < this.ttlMs) {
+          this.memory.set(key, stale, stored.size);
+          this.options.metrics?.cacheHits.inc({ kind });
+          return stale.value;
+        }
+      }
+    }
+    this.options.metrics?.cacheMisses.inc({ kind });
+    try {
+      return (await this.flights.do(key, async () => {
+        const value = await fetch();
+        const data = encode(value);
+        await this.storage.put(key, data, { maxBytes: limit });
+        this.memory.set(key, { value, fetched: this.now() }, data.length);
+        return value;
+      })) as T;
+    } catch (err) {
+      if (stale && !isNotFound(err) && !(err instanceof ProxyError && err.kind === "invalid")) {
+        this.options.logger.warn(
+          { event: "serving_stale", key, ageSeconds: Math.round((now - stale.fetched) / 1000), err: String(err) },
+          "every source failed; serving a stale answer",
+        );
+        return stale.value;
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * Copies `source` into both outputs with back-pressure from each. The client output may go
+ * away at any time (its reader hung up); the store output then keeps going alone.
+ */
+function tee(source: Readable, store: PassThrough, client: PassThrough): void {
+  let waiting = 0;
+  const release = (): void => {
+    waiting--;
+    if (waiting === 0) source.resume();
+  };
+  const waitFor = (out: PassThrough): void => {
+    waiting++;
+    source.pause();
+    const done = (): void => {
+      out.off("drain", done);
+      out.off("close", done);
+      release();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+  };
+  source.on("data", (chunk: Buffer) => {
+    if (!store.write(chunk)) waitFor(store);
+    if (!client.destroyed && !client.write(chunk)) waitFor(client);
+  });
+  source.on("end", () => {
+    store.end();
+    client.end();
+  });
+  source.on("error", (err) => {
+    store.destroy(err);
+    client.destroy(err);
+  });
+}
+
+function encodeInfo(info: ModuleInfo): Buffer {
+  return Buffer.from(JSON.stringify(info));
+}

@@ -1,0 +1,50 @@
+/**
+ * A least-recently-used map bounded by total bytes, for small immutable answers (`.mod`,
+ * canonical `.info`) so that hot hits never touch storage.
+ */
+export class MemoryCache<V> {
+  private readonly entries = new Map<string, { value: V; bytes: number }>();
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxEntryBytes: number,
+  ) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    // Re-insert to mark as most recently used (Map keeps insertion order).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: V, bytes: number): void {
+    if (bytes > this.maxEntryBytes || bytes > this.maxBytes) return;
+    const old = this.entries.get(key);
+    if (old) {
+      this.total -= old.bytes;
+      this.entries.delete(key);
+    }
+    this.entries.set(key, { value, bytes });
+    this.total += bytes;
+    for (const [oldest, entry] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.total -= entry.bytes;
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.total -= entry.bytes;
+      this.entries.delete(key);
+    }
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}

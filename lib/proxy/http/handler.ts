@@ -1,0 +1,182 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import type { ProxyMetrics } from "../metrics";
+import { sortVersions } from "../module/semver";
+import type { ModuleSource } from "../sources/source";
+import { messageFor, statusFor } from "./errors";
+import { parseRoute, type Endpoint, type Route } from "./routes";
+
+/** Serves `/sumdb/...`; answers false when no checksum database proxy is configured. */
+export type SumdbHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
+
+/** Gives a presigned URL for a stored zip, in redirect mode (S3 storage). */
+export type ZipRedirector = (path: string, version: string) => Promise<string>;
+
+export interface HandlerDeps {
+  readonly source: ModuleSource;
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  /** Seconds clients and CDNs may cache list, @latest and query answers. */
+  readonly ttlSeconds: number;
+  /** Whether the proxy takes traffic (storage reachable, not shutting down). */
+  readonly ready: () => Promise<boolean>;
+  readonly sumdb?: SumdbHandler;
+  readonly zipRedirect?: ZipRedirector;
+}
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const idPrefix = randomBytes(4).toString("hex");
+let idCounter = 0;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  if (typeof given === "string" && REQUEST_ID.test(given)) return given;
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${idPrefix}-${idCounter.toString(36)}`;
+}
+
+/** Builds the request listener for the GOPROXY protocol and the operational endpoints. */
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger, metrics } = deps;
+  const shortCache = `public, max-age=${deps.ttlSeconds}`;
+
+  function send(res: ServerResponse, head: boolean, status: number, type: string, cache: string, body: Buffer | string): number {
+    const data = typeof body === "string" ? Buffer.from(body) : body;
+    res.writeHead(status, { "content-type": type, "content-length": data.length, "cache-control": cache });
+    res.end(head ? undefined : data);
+    return head ? 0 : data.length;
+  }
+
+  function stream(res: ServerResponse, head: boolean, body: Readable, size: number | undefined): Promise<number> {
+    const headers: Record<string, string | number> = { "content-type": "application/zip", "cache-control": IMMUTABLE };
+    if (size !== undefined) headers["content-length"] = size;
+    res.writeHead(200, headers);
+    if (head) {
+      body.destroy();
+      res.end();
+      return Promise.resolve(0);
+    }
+    return new Promise((resolve) => {
+      let sent = 0;
+      body.on("data", (chunk: Buffer) => (sent += chunk.length));
+      body.on("error", (err) => {
+        // Headers are gone: the only honest signal left is to cut the connection.
+        logger.warn({ err: String(err) }, "zip stream failed mid-response");
+        res.destroy(err);
+        resolve(sent);
+      });
+      res.on("close", () => {
+        if (!res.writableFinished) body.destroy();
+        resolve(sent);
+      });
+      body.pipe(res);
+    });
+  }
+
+  async function serve(route: Route, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<number> {
+    switch (route.kind) {
+      case "healthz":
+        return send(res, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
+      case "readyz": {
+        const ready = await deps.ready();
+        return send(res, head, ready ? 200 : 503, "text/plain; charset=utf-8", "no-store", ready ? "ready\n" : "not ready\n");
+      }
+      case "metrics": {
+        const text = await metrics.registry.metrics();
+        return send(res, head, 200, metrics.registry.contentType, "no-store", text);
+      }
+      case "sumdb":
+        if (!deps.sumdb) {
+          return send(res, head, 404, "text/plain; charset=utf-8", "no-store", "not found: no checksum database is proxied here\n");
+        }
+        await deps.sumdb(req, res, route.rest);
+        return 0;
+      case "list": {
+        const versions = sortVersions(await deps.source.list(route.path));
+        const body = versions.map((v) => `${v}\n`).join("");
+        return send(res, head, 200, "text/plain; charset=utf-8", shortCache, body);
+      }
+      case "latest": {
+        const info = await deps.source.latest(route.path);
+        return send(res, head, 200, "application/json", shortCache, JSON.stringify(info));
+      }
+      case "info": {
+        const info = await deps.source.info(route.path, route.query);
+        return send(res, head, 200, "application/json", route.canonical ? IMMUTABLE : shortCache, JSON.stringify(info));
+      }
+      case "mod": {
+        const data = await deps.source.mod(route.path, route.version);
+        return send(res, head, 200, "text/plain; charset=utf-8", IMMUTABLE, data);
+      }
+      case "zip": {
+        if (deps.zipRedirect) {
+          const location = await deps.zipRedirect(route.path, route.version);
+          res.writeHead(302, { location, "cache-control": "no-store", "content-length": 0 });
+          res.end();
+          return 0;
+        }
+        const download = await deps.source.zip(route.path, route.version);
+        return stream(res, head, download.body, download.size);
+      }
+    }
+  }
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const id = requestId(req);
+    res.setHeader("x-request-id", id);
+    let endpoint: Endpoint = "unknown";
+    const head = req.method === "HEAD";
+
+    const finish = (bytes: number, err?: unknown): void => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const code = String(res.statusCode);
+      metrics.requests.inc({ endpoint, code });
+      metrics.requestDuration.observe({ endpoint }, seconds);
+      if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
+      const line = {
+        event: "request",
+        reqId: id,
+        method: req.method,
+        url: req.url,
+        endpoint,
+        status: res.statusCode,
+        bytes,
+        durationMs: Math.round(seconds * 1000),
+      };
+      if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
+      else if (err) logger.info({ ...line, err: String(err) }, "request refused");
+      else logger.info(line, "request");
+    };
+
+    const fail = (err: unknown): void => {
+      if (res.headersSent) {
+        res.destroy();
+        finish(0, err);
+        return;
+      }
+      const status = statusFor(err);
+      send(res, head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, id)}\n`);
+      finish(0, err);
+    };
+
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      send(res, false, 405, "text/plain; charset=utf-8", "no-store", "method not allowed\n");
+      finish(0);
+      return;
+    }
+    let route: Route;
+    try {
+      route = parseRoute(req.url ?? "/");
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    endpoint = route.kind;
+    serve(route, req, res, head).then((bytes) => finish(bytes), fail);
+  };
+}

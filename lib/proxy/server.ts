@@ -1,0 +1,164 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Logger } from "pino";
+import { CachedSource } from "./cache/cached-source";
+import type { ProxyConfig } from "./config";
+import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { createLogger } from "./logger";
+import { ProxyMetrics } from "./metrics";
+import { noDirectSource, offSource, PrivateRoutingSource, ProxyChainSource, type ChainEntry } from "./sources/chain";
+import type { ModuleSource } from "./sources/source";
+import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
+import { openStorage } from "./storage/open";
+import type { Storage } from "./storage/storage";
+
+/** Parts a caller may supply instead of the ones built from the configuration. */
+export interface ProxyDeps {
+  readonly storage?: Storage;
+  /** The `direct` source (git) for GONOPROXY paths and `direct` in GOPROXY. */
+  readonly direct?: ModuleSource;
+  readonly logger?: Logger;
+  readonly metrics?: ProxyMetrics;
+  /** Wraps the routed source before caching (checksum verification plugs in here). */
+  readonly verify?: (source: ModuleSource) => ModuleSource;
+  readonly sumdb?: SumdbHandler;
+  readonly zipRedirect?: ZipRedirector;
+}
+
+export interface RunningProxy {
+  /** Base URL, e.g. `http://127.0.0.1:3000`: what clients put in GOPROXY. */
+  readonly url: string;
+  readonly server: Server;
+  readonly storage: Storage;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests and downloads finish (within the grace period), then closes. */
+  close(): Promise<void>;
+}
+
+/** The module source stack: GOPROXY chain, private routing, verification, then the cache. */
+export function buildSource(
+  config: ProxyConfig,
+  parts: { storage: Storage; logger: Logger; metrics: ProxyMetrics; direct?: ModuleSource; verify?: (s: ModuleSource) => ModuleSource },
+): CachedSource {
+  const direct = parts.direct ?? noDirectSource();
+  const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
+  const entries: ChainEntry[] = config.proxyList.map((entry) => {
+    switch (entry.kind) {
+      case "url":
+        return {
+          source: new UpstreamProxySource(entry.url, {
+            timeoutMs: config.upstreamTimeoutSeconds * 1000,
+            dispatcher: agent,
+            metrics: parts.metrics,
+          }),
+          fallBackOnError: entry.fallBackOnError,
+        };
+      case "direct":
+        return { source: direct, fallBackOnError: entry.fallBackOnError, direct: true };
+      case "off":
+        return { source: offSource(), fallBackOnError: false };
+    }
+  });
+  const routed = new PrivateRoutingSource(config.noProxy, direct, new ProxyChainSource(entries));
+  const verified = parts.verify ? parts.verify(routed) : routed;
+  return new CachedSource(verified, parts.storage, {
+    ttlSeconds: config.cacheTtlSeconds,
+    logger: parts.logger,
+    metrics: parts.metrics,
+  });
+}
+
+const READINESS_PROBE_KEY = "gomirror-readiness-probe";
+const READINESS_CACHE_MS = 2000;
+
+/** Starts the proxy on `config.listen` and resolves once it accepts connections. */
+export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
+  const storage =
+    deps.storage ??
+    openStorage(config.storage, {
+      endpoint: config.s3.endpoint,
+      forcePathStyle: config.s3.forcePathStyle,
+      region: config.s3.region,
+    });
+  const source = buildSource(config, { storage, logger, metrics, direct: deps.direct, verify: deps.verify });
+
+  let shuttingDown = false;
+  let readyCache: { at: number; ok: boolean } | undefined;
+  const ready = async (): Promise<boolean> => {
+    if (shuttingDown) return false;
+    const now = Date.now();
+    if (readyCache && now - readyCache.at < READINESS_CACHE_MS) return readyCache.ok;
+    const ok = await storage.stat(READINESS_PROBE_KEY).then(
+      () => true,
+      (err: unknown) => {
+        logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
+        return false;
+      },
+    );
+    readyCache = { at: now, ok };
+    return ok;
+  };
+
+  const handler = createRequestHandler({
+    source,
+    logger,
+    metrics,
+    ttlSeconds: config.cacheTtlSeconds,
+    ready,
+    sumdb: deps.sumdb,
+    zipRedirect: deps.zipRedirect,
+  });
+
+  let active = 0;
+  let idle: (() => void) | undefined;
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
+    active++;
+    if (shuttingDown) res.setHeader("connection", "close");
+    res.on("close", () => {
+      active--;
+      if (active === 0) idle?.();
+    });
+    handler(req, res);
+  });
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listen.port, config.listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") }, "gomirror listening");
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      server.close();
+      server.closeIdleConnections();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
+      const drained = new Promise<void>((resolve) => {
+        if (active === 0) resolve();
+        else idle = resolve;
+      });
+      await Promise.race([Promise.all([drained, source.drain()]), grace]);
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      logger.info({ event: "stopped" }, "gomirror stopped");
+    })();
+    return closing;
+  };
+
+  return { url, server, storage, metrics, logger, close };
+}

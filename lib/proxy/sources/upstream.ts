@@ -1,0 +1,283 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { ProxyError, notFound } from "../errors";
+import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
+import type { ProxyMetrics } from "../metrics";
+import { escapePath, escapeVersion } from "../module/escape";
+import { isCanonicalVersion } from "../module/semver";
+import type { Download, ModuleInfo, ModuleSource } from "./source";
+
+export interface UpstreamOptions {
+  /** Milliseconds an upstream may take to send headers, and at most between body chunks. */
+  readonly timeoutMs: number;
+  /** Extra attempts for a GET that failed before any answer (connection errors, 502/503/504). @default 2 */
+  readonly retries?: number;
+  /** Shared connection pool; one keep-alive agent per proxy by default. */
+  readonly dispatcher?: Dispatcher;
+  readonly metrics?: ProxyMetrics;
+}
+
+interface RawAnswer {
+  readonly status: number;
+  readonly body: Readable;
+  readonly size: number | undefined;
+}
+
+const RETRY_STATUSES = new Set([502, 503, 504]);
+const RETRY_BACKOFF_MS = [100, 400];
+const USER_AGENT = "gomirror (+GOPROXY protocol)";
+
+/** Keep-alive pooling for every upstream; undici keeps connections per origin. */
+export function createUpstreamAgent(timeoutMs: number): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 300_000,
+    connections: 64,
+    connectTimeout: Math.min(timeoutMs, 10_000),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function readLimited(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      body.destroy();
+      throw new ProxyError("too-large", `${what} is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Checks an upstream's `.info` JSON and returns only the fields we know. */
+export function parseInfo(data: Buffer, what: string): ModuleInfo {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data.toString("utf8"));
+  } catch {
+    throw new ProxyError("upstream", `${what}: invalid JSON in .info answer`);
+  }
+  if (typeof doc !== "object" || doc === null) throw new ProxyError("upstream", `${what}: .info is not an object`);
+  const { Version, Time, Origin } = doc as Record<string, unknown>;
+  if (typeof Version !== "string" || !isCanonicalVersion(Version)) {
+    throw new ProxyError("upstream", `${what}: .info has invalid Version ${JSON.stringify(Version)}`);
+  }
+  if (Time !== undefined && (typeof Time !== "string" || Number.isNaN(Date.parse(Time)))) {
+    throw new ProxyError("upstream", `${what}: .info has invalid Time ${JSON.stringify(Time)}`);
+  }
+  const info: ModuleInfo = { Version, Time: typeof Time === "string" ? Time : "" };
+  return typeof Origin === "object" && Origin !== null ? { ...info, Origin: Origin as ModuleInfo["Origin"] } : info;
+}
+
+/** The versions of a `list` answer: first field of each line, kept only when canonical. */
+export function parseList(data: Buffer): string[] {
+  const versions = new Set<string>();
+  for (const line of data.toString("utf8").split("\n")) {
+    const v = line.trim().split(/\s+/)[0];
+    if (v && isCanonicalVersion(v)) versions.add(v);
+  }
+  return [...versions];
+}
+
+/** Fails a stream that delivers more than `limit` bytes, or fewer than `expected`. */
+function checkedLength(limit: number, expected: number | undefined, what: string): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      if (total > limit) done(new ProxyError("too-large", `${what} is larger than ${limit} bytes`));
+      else done(null, chunk);
+    },
+    flush(done) {
+      if (expected !== undefined && total !== expected) {
+        done(new ProxyError("upstream", `${what}: upstream sent ${total} of ${expected} bytes`));
+      } else done();
+    },
+  });
+}
+
+/**
+ * One upstream GOPROXY (an http(s) or file URL). Answers 404 and 410 become "not-found";
+ * anything else that is not a 200 with a sane body is an "upstream" fault.
+ */
+export class UpstreamProxySource implements ModuleSource {
+  private readonly base: string;
+  /** The label used in metrics and messages: scheme and host, never a path. */
+  readonly label: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly retries: number;
+
+  constructor(
+    url: string,
+    private readonly options: UpstreamOptions,
+  ) {
+    this.base = url.replace(/\/+$/, "");
+    const parsed = new URL(this.base);
+    this.label = parsed.protocol === "file:" ? "file" : `${parsed.protocol}//${parsed.host}`;
+    this.dispatcher = options.dispatcher ?? createUpstreamAgent(options.timeoutMs);
+    this.retries = options.retries ?? 2;
+  }
+
+  async list(modulePath: string): Promise<string[]> {
+    const rel = `${escapePath(modulePath)}/@v/list`;
+    const answer = await this.fetch(rel);
+    return parseList(await readLimited(answer.body, MAX_LIST_BYTES, `${modulePath} list`));
+  }
+
+  async info(modulePath: string, query: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
+    const answer = await this.fetch(rel);
+    const what = `${modulePath}@${query}`;
+    return parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`), `${this.label}: ${what}`);
+  }
+
+  async latest(modulePath: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@latest`;
+    const answer = await this.fetch(rel);
+    const what = `${modulePath}@latest`;
+    return parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, what), `${this.label}: ${what}`);
+  }
+
+  async mod(modulePath: string, version: string): Promise<Buffer> {
+    const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.mod`;
+    const answer = await this.fetch(rel);
+    return readLimited(answer.body, MAX_GO_MOD_BYTES, `${modulePath}@${version} go.mod`);
+  }
+
+  async zip(modulePath: string, version: string): Promise<Download> {
+    const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.zip`;
+    const answer = await this.fetch(rel);
+    const what = `${modulePath}@${version} zip`;
+    if (answer.size !== undefined && answer.size > MAX_ZIP_BYTES) {
+      answer.body.destroy();
+      throw new ProxyError("too-large", `${what} is ${answer.size} bytes, over Go's limit of ${MAX_ZIP_BYTES}`);
+    }
+    const body = answer.body.pipe(checkedLength(MAX_ZIP_BYTES, answer.size, what));
+    answer.body.on("error", (err) => body.destroy(wrapTransportError(err, this.label, rel)));
+    return answer.size === undefined ? { body } : { body, size: answer.size };
+  }
+
+  /** GET base/rel with bounded retries; resolves only for a 200. */
+  private async fetch(rel: string): Promise<RawAnswer> {
+    const started = process.hrtime.bigint();
+    const metrics = this.options.metrics;
+    let outcome = "error";
+    try {
+      const answer = await this.fetchWithRetries(rel);
+      outcome = "ok";
+      return answer;
+    } catch (err) {
+      if (err instanceof ProxyError && err.kind === "not-found") outcome = "not_found";
+      else metrics?.upstreamErrors.inc({ upstream: this.label });
+      throw err;
+    } finally {
+      metrics?.upstreamRequests.inc({ upstream: this.label, outcome });
+      metrics?.upstreamDuration.observe({ upstream: this.label }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private async fetchWithRetries(rel: string): Promise<RawAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      let answer: RawAnswer;
+      try {
+        answer = this.base.startsWith("file:") ? await this.readFile(rel) : await this.get(rel);
+      } catch (err) {
+        const fault = wrapTransportError(err, this.label, rel);
+        if (attempt < this.retries && isRetryable(err)) {
+          await sleep(RETRY_BACKOFF_MS[attempt] ?? 1000);
+          continue;
+        }
+        throw fault;
+      }
+      if (answer.status === 200) return answer;
+      const text = await readLimited(answer.body, 4096, "error body").catch(() => Buffer.alloc(0));
+      if (answer.status === 404 || answer.status === 410) {
+        throw notFound(sanitizeMessage(text) || `not found: ${rel}`);
+      }
+      if (attempt < this.retries && RETRY_STATUSES.has(answer.status)) {
+        await sleep(RETRY_BACKOFF_MS[attempt] ?? 1000);
+        continue;
+      }
+      const detail = sanitizeMessage(text);
+      throw new ProxyError(
+        "upstream",
+        `${this.label}/${rel}: upstream answered ${answer.status}${detail ? `: ${detail}` : ""}`,
+      );
+    }
+  }
+
+  private async get(rel: string): Promise<RawAnswer> {
+    const res = await request(`${this.base}/${rel}`, {
+      method: "GET",
+      dispatcher: this.dispatcher,
+      headers: { "user-agent": USER_AGENT, accept: "*/*" },
+      maxRedirections: 0,
+    } as Parameters<typeof request>[1]);
+    const length = res.headers["content-length"];
+    const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
+    if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
+      // Follow same-origin redirects only: a redirect must not carry a request elsewhere.
+      res.body.destroy();
+      throw new ProxyError("upstream", `${this.label}/${rel}: upstream answered a redirect (${res.statusCode})`);
+    }
+    return { status: res.statusCode, body: res.body, size };
+  }
+
+  private async readFile(rel: string): Promise<RawAnswer> {
+    const root = fileURLToPath(this.base);
+    const file = path.join(root, ...rel.split("/").map(decodeURIComponent));
+    if (!file.startsWith(root + path.sep)) throw notFound(`not found: ${rel}`);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw notFound(`not found: ${rel}`);
+      return { status: 200, body: createReadStream(file), size: info.size };
+    } catch (err) {
+      if (err instanceof ProxyError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") throw notFound(`not found: ${rel}`);
+      throw err;
+    }
+  }
+}
+
+/** A query as it travels in a URL: escaped case, and path-escaped like the go command does. */
+export function escapeQuery(query: string): string {
+  return encodeURIComponent(escapeVersion(query));
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return false;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE" || code === "UND_ERR_SOCKET";
+}
+
+function wrapTransportError(err: unknown, label: string, rel: string): ProxyError {
+  if (err instanceof ProxyError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const reason =
+    err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
+      ? "timed out"
+      : e?.code ?? e?.message ?? String(err);
+  return new ProxyError("upstream", `${label}/${rel}: ${reason}`, { cause: err });
+}
+
+/** Upstream text shown to our clients: printable, one line per line, bounded. */
+function sanitizeMessage(data: Buffer): string {
+  return data
+    .toString("utf8")
+    .replace(/[^\x09\x0a\x20-\x7e\u00a0-\uffff]/g, "?")
+    .trim()
+    .slice(0, 1000);
+}

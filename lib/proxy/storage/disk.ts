@@ -1,0 +1,211 @@
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream } from "node:fs";
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { ProxyError } from "../errors";
+import { checkStoragePrefix } from "./prefix";
+import type { ObjectInfo, PutOptions, PutResult, Storage, StoredObject } from "./storage";
+import { checkStorageKey } from "./storage";
+
+/** Temporary files live inside the root (same filesystem, so rename is atomic). */
+const TEMP_DIR = ".tmp";
+/** Leftovers of a crash older than this are removed when a DiskStorage opens the root. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === "object" && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/**
+ * The default storage: a directory tree. Writes go to a temporary file that is fsynced and then
+ * renamed (or hard-linked, for create-only puts) into place, so a reader never sees a partial
+ * file, whatever happens to the process mid-write.
+ */
+export class DiskStorage implements Storage {
+  private readonly tempDir: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(readonly root: string) {
+    this.root = path.resolve(root);
+    this.tempDir = path.join(this.root, TEMP_DIR);
+  }
+
+  private init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.tempDir, { recursive: true });
+      const now = Date.now();
+      for (const name of await readdir(this.tempDir)) {
+        const file = path.join(this.tempDir, name);
+        const info = await stat(file).catch(() => undefined);
+        if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+      }
+    })().catch((err: unknown) => {
+      // Let the next put try again (the volume may be mounted late, or permissions fixed).
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  /**
+   * Whether `dir` (an existing directory under the root) really lies under the root once
+   * symlinks are resolved: a symlink planted inside the cache must not make it read or write
+   * elsewhere. The root itself may be a symlink (a mounted volume). False when `dir` is missing.
+   */
+  private async insideRoot(dir: string): Promise<boolean> {
+    let real: string;
+    let realRoot: string;
+    try {
+      [real, realRoot] = await Promise.all([realpath(dir), realpath(this.root)]);
+    } catch (err) {
+      if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return false;
+      throw err;
+    }
+    if (real === realRoot || real.startsWith(realRoot + path.sep)) return true;
+    throw new ProxyError("security", `storage directory ${dir} leads outside the storage root ${this.root} through a symlink`);
+  }
+
+  private resolve(key: string): string {
+    checkStorageKey(key);
+    const file = path.join(this.root, ...key.split("/"));
+    if (!file.startsWith(this.root + path.sep) || key.split("/")[0] === TEMP_DIR) {
+      throw new Error(`storage key ${JSON.stringify(key)} escapes the storage root`);
+    }
+    return file;
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const file = this.resolve(key);
+    if (!(await this.insideRoot(path.dirname(file)))) return undefined;
+    let handle;
+    try {
+      // O_NOFOLLOW: a symlink in place of a stored file is never followed out of the root.
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return undefined;
+      if (isErrno(err, "ELOOP")) {
+        throw new ProxyError("security", `stored file ${file} is a symlink; the storage never follows one`);
+      }
+      throw err;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      const body = createReadStream("", { fd: handle, autoClose: true });
+      return { size: info.size, modified: info.mtime, body };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.resolve(key);
+    if (!(await this.insideRoot(path.dirname(file)))) return undefined;
+    try {
+      const info = await lstat(file);
+      return info.isFile() ? { size: info.size, modified: info.mtime } : undefined;
+    } catch (err) {
+      if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return undefined;
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    const file = this.resolve(key);
+    await this.init();
+    const temp = path.join(this.tempDir, `${randomBytes(12).toString("hex")}.part`);
+    const counter = { bytes: 0 };
+    try {
+      const limit = options.maxBytes ?? Number.POSITIVE_INFINITY;
+      const handle = await open(temp, "wx");
+      try {
+        for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
+          const data = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+          counter.bytes += data.length;
+          if (counter.bytes > limit) {
+            if (!Buffer.isBuffer(body)) body.destroy();
+            throw new ProxyError("too-large", `file exceeds the limit of ${limit} bytes`);
+          }
+          await handle.write(data);
+        }
+        // fsync before the rename: a crash must never leave a renamed but incomplete file.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await mkdir(path.dirname(file), { recursive: true });
+      await this.insideRoot(path.dirname(file));
+      if (options.ifNoneMatch) {
+        try {
+          await link(temp, file);
+        } catch (err) {
+          if (isErrno(err, "EEXIST")) return { created: false, size: 0 };
+          throw err;
+        }
+      } else {
+        await rename(temp, file);
+      }
+      await this.syncDirectory(path.dirname(file));
+      return { created: true, size: counter.bytes };
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  private async syncDirectory(dir: string): Promise<void> {
+    const handle = await open(dir, "r").catch(() => undefined);
+    if (!handle) return;
+    try {
+      await handle.sync();
+    } catch {
+      // Some filesystems refuse fsync on directories; the file itself is already durable.
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.resolve(key);
+    if (!(await this.insideRoot(path.dirname(file)))) return;
+    await unlink(file).catch((err) => {
+      if (!isErrno(err, "ENOENT") && !isErrno(err, "ENOTDIR")) throw err;
+    });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    checkStoragePrefix(prefix);
+    // Start the walk at the deepest directory the prefix fully names.
+    const slash = prefix.lastIndexOf("/");
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : "";
+    const start = dirKey === "" ? this.root : this.resolve(dirKey);
+    // The walk itself never follows symlinks (Dirent types are not resolved); only the start can.
+    if (!(await this.insideRoot(start))) return;
+    const stack: Array<{ dir: string; key: string }> = [{ dir: start, key: dirKey }];
+    while (stack.length > 0) {
+      const { dir, key } = stack.pop()!;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) continue;
+        throw err;
+      }
+      for (const entry of entries) {
+        const childKey = key === "" ? entry.name : `${key}/${entry.name}`;
+        if (key === "" && entry.name === TEMP_DIR) continue;
+        if (entry.isDirectory()) {
+          if (childKey.startsWith(prefix) || prefix.startsWith(childKey + "/")) {
+            stack.push({ dir: path.join(dir, entry.name), key: childKey });
+          }
+        } else if (entry.isFile() && childKey.startsWith(prefix)) {
+          yield childKey;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CachedSource } from "../../../lib/proxy/cache/cached-source";
+import { storageKeys } from "../../../lib/proxy/cache/keys";
+import { SingleFlight } from "../../../lib/proxy/cache/single-flight";
+import { ProxyError } from "../../../lib/proxy/errors";
+import { silentLogger } from "../../../lib/proxy/logger";
+import { ProxyMetrics } from "../../../lib/proxy/metrics";
+import { DiskStorage } from "../../../lib/proxy/storage/disk";
+import { brokenDownload, FakeSource, readStream } from "../../support/fake-source";
+
+const M = "example.test/Upper/m";
+const ZIP = randomBytes(300 * 1024);
+
+function setup(ttlSeconds = 60) {
+  const dir = mkdtempSync(path.join(tmpdir(), "gomirror-cache-"));
+  const storage = new DiskStorage(dir);
+  const inner = new FakeSource({
+    [M]: {
+      versions: ["v1.0.0", "v1.1.0"],
+      mods: { "v1.0.0": "module example.test/Upper/m\n" },
+      zips: { "v1.0.0": ZIP },
+    },
+  });
+  const clock = { now: 1_700_000_000_000 };
+  const metrics = new ProxyMetrics();
+  const cached = new CachedSource(inner, storage, {
+    ttlSeconds,
+    logger: silentLogger(),
+    metrics,
+    now: () => clock.now,
+  });
+  return { dir, storage, inner, cached, clock, metrics, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function counter(metrics: ProxyMetrics, name: "cacheHits" | "cacheMisses", kind: string): Promise<number> {
+  const values = (await metrics[name].get()).values;
+  return values.find((v) => v.labels.kind === kind)?.value ?? 0;
+}
+
+describe("CachedSource", () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => (t = setup()));
+  afterEach(() => t.cleanup());
+
+  it("stores immutable files once and never asks the source again", async () => {
+    expect((await t.cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
+    t.clock.now += 365 * 24 * 3600 * 1000;
+    t.inner.failure = new ProxyError("upstream", "down");
+    expect((await t.cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
+    expect(t.inner.count("mod")).toBe(1);
+    expect(await counter(t.metrics, "cacheHits", "mod")).toBe(1);
+    expect(await counter(t.metrics, "cacheMisses", "mod")).toBe(1);
+  });
+
+  it("keeps the stored bytes under the escaped GOPROXY layout", async () => {
+    await t.cached.mod(M, "v1.0.0");
+    expect(storageKeys.mod(M, "v1.0.0")).toBe("example.test/!upper/m/@v/v1.0.0.mod");
+    expect(await t.storage.stat("example.test/!upper/m/@v/v1.0.0.mod")).toMatchObject({ size: 28 });
+  });
+
+  it("serves a fresh canonical .info from storage and checks that the source echoes the version", async () => {
+    await expect(t.cached.info(M, "v1.0.0")).resolves.toEqual({ Version: "v1.0.0", Time: "2024-01-02T03:04:05Z" });
+    await t.cached.info(M, "v1.0.0");
+    expect(t.inner.count("info")).toBe(1);
+  });
+
+  it("refuses a canonical .info whose answer names another version", async () => {
+    const liar = new FakeSource({ [M]: { versions: ["v1.0.1"] } });
+    liar.info = async () => ({ Version: "v1.0.1", Time: "2024-01-02T03:04:05Z" });
+    const cached = new CachedSource(liar, t.storage, { ttlSeconds: 60, logger: silentLogger() });
+    await expect(cached.info(M, "v1.0.0")).rejects.toMatchObject({ kind: "upstream" });
+    expect(await t.storage.stat(storageKeys.info(M, "v1.0.0"))).toBeUndefined();
+  });
+
+  it("refreshes list, @latest and queries after the TTL", async () => {
+    await t.cached.list(M);
+    await t.cached.latest(M);
+    await t.cached.info(M, "v1");
+    t.clock.now += 59_000;
+    await t.cached.list(M);
+    await t.cached.latest(M);
+    await t.cached.info(M, "v1");
+    expect([t.inner.count("list"), t.inner.count("latest"), t.inner.count("info")]).toEqual([1, 1, 1]);
+    t.clock.now += 2_000;
+    await t.cached.list(M);
+    await t.cached.latest(M);
+    await t.cached.info(M, "v1");
+    expect([t.inner.count("list"), t.inner.count("latest"), t.inner.count("info")]).toEqual([2, 2, 2]);
+  });
+
+  it("answers a query with the version it resolves to, and remembers that version's .info", async () => {
+    await expect(t.cached.info(M, "v1")).resolves.toMatchObject({ Version: "v1.1.0" });
+    t.inner.failure = new ProxyError("upstream", "down");
+    await expect(t.cached.info(M, "v1.1.0")).resolves.toMatchObject({ Version: "v1.1.0" });
+  });
+
+  it("serves a stale list when every source fails", async () => {
+    await t.cached.list(M);
+    t.clock.now += 3600_000;
+    t.inner.failure = new ProxyError("upstream", "connection refused");
+    await expect(t.cached.list(M)).resolves.toEqual(["v1.0.0", "v1.1.0"]);
+    expect(t.inner.count("list")).toBe(2);
+  });
+
+  it("serves a stale answer from storage after a restart (no memory)", async () => {
+    await t.cached.latest(M);
+    const restarted = new CachedSource(t.inner, t.storage, {
+      ttlSeconds: 1,
+      logger: silentLogger(),
+      now: () => Date.now() + 10_000,
+    });
+    t.inner.failure = new ProxyError("upstream", "timed out");
+    await expect(restarted.latest(M)).resolves.toMatchObject({ Version: "v1.1.0" });
+  });
+
+  it("does not hide a not-found answer behind a stale one", async () => {
+    await t.cached.list(M);
+    t.clock.now += 3600_000;
+    t.inner.failure = new ProxyError("not-found", "gone");
+    await expect(t.cached.list(M)).rejects.toMatchObject({ kind: "not-found" });
+  });
+
+  it("fails with the source's error when nothing is stored", async () => {
+    t.inner.failure = new ProxyError("upstream", "down");
+    await expect(t.cached.list(M)).rejects.toMatchObject({ kind: "upstream", message: "down" });
+  });
+
+  it("makes one source call for many concurrent requests of the same missing file", async () => {
+    let open!: () => void;
+    t.inner.gate = new Promise((resolve) => (open = resolve));
+    const mods = Array.from({ length: 20 }, () => t.cached.mod(M, "v1.0.0"));
+    const lists = Array.from({ length: 20 }, () => t.cached.list(M));
+    const zips = Array.from({ length: 20 }, () => t.cached.zip(M, "v1.0.0").then((d) => readStream(d.body)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    open();
+    const zipBodies = await Promise.all(zips);
+    await Promise.all([...mods, ...lists]);
+    expect(t.inner.count("mod")).toBe(1);
+    expect(t.inner.count("list")).toBe(1);
+    expect(t.inner.count("zip")).toBe(1);
+    const want = createHash("sha256").update(ZIP).digest("hex");
+    for (const body of zipBodies) expect(createHash("sha256").update(body).digest("hex")).toBe(want);
+  });
+
+  it("streams a zip to the first client while storing it, and serves later ones from storage", async () => {
+    const first = await t.cached.zip(M, "v1.0.0");
+    expect(first.size).toBe(ZIP.length);
+    expect((await readStream(first.body)).equals(ZIP)).toBe(true);
+    await t.cached.drain();
+    const second = await t.cached.zip(M, "v1.0.0");
+    expect((await readStream(second.body)).equals(ZIP)).toBe(true);
+    expect(t.inner.count("zip")).toBe(1);
+    expect(await counter(t.metrics, "cacheHits", "zip")).toBe(1);
+  });
+
+  it("stores nothing when a zip download breaks off, and the client sees an error, not a short zip", async () => {
+    t.inner.zip = async () => brokenDownload(ZIP.subarray(0, 1000), ZIP.length);
+    const download = await t.cached.zip(M, "v1.0.0");
+    await expect(readStream(download.body)).rejects.toThrow(/upstream sent 1000/);
+    await t.cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+    const keys: string[] = [];
+    for await (const key of t.storage.list("")) keys.push(key);
+    expect(keys).toEqual([]);
+  });
+
+  it("keeps storing a zip when its first client goes away", async () => {
+    const download = await t.cached.zip(M, "v1.0.0");
+    download.body.destroy();
+    await t.cached.drain();
+    const stored = await t.storage.get(storageKeys.zip(M, "v1.0.0"));
+    expect(stored && (await readStream(stored.body)).equals(ZIP)).toBe(true);
+  });
+
+  it("tells followers of a failed zip download the same error", async () => {
+    let open!: () => void;
+    t.inner.gate = new Promise((resolve) => (open = resolve));
+    t.inner.failure = new ProxyError("upstream", "upstream answered 500");
+    const all = Array.from({ length: 5 }, () => t.cached.zip(M, "v1.0.0"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    open();
+    for (const p of all) await expect(p).rejects.toMatchObject({ message: "upstream answered 500" });
+    expect(t.inner.count("zip")).toBe(1);
+  });
+});
+
+describe("SingleFlight", () => {
+  it("runs again after the first call settled", async () => {
+    const flight = new SingleFlight<number>();
+    let calls = 0;
+    const fn = async () => ++calls;
+    expect(await Promise.all([flight.do("k", fn), flight.do("k", fn)])).toEqual([1, 1]);
+    expect(await flight.do("k", fn)).toBe(2);
+    expect(flight.size).toBe(0);
+  });
+});

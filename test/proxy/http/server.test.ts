@@ -1,0 +1,241 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../../lib/proxy/config";
+import { createLogger } from "../../../lib/proxy/logger";
+import { ProxyMetrics } from "../../../lib/proxy/metrics";
+import { startProxy, type RunningProxy } from "../../../lib/proxy/server";
+import { DiskStorage } from "../../../lib/proxy/storage/disk";
+import { startStaticUpstream, type StaticUpstream } from "../../support/upstream";
+
+/** A GOPROXY tree written by hand: the proxy does not look inside zips (the checksum database does). */
+function writeTree(root: string, zip: Buffer): void {
+  const put = (rel: string, data: string | Buffer) => {
+    const file = path.join(root, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, data);
+  };
+  const m = "example.test/!upper/m";
+  put(`${m}/@v/list`, "v1.0.0\nv1.1.0-rc.1\nv0.9.0\nnot-a-version\n");
+  for (const v of ["v0.9.0", "v1.0.0", "v1.1.0-rc.1"]) {
+    put(`${m}/@v/${v}.info`, JSON.stringify({ Version: v, Time: "2024-01-02T03:04:05Z" }));
+    put(`${m}/@v/${v}.mod`, "module example.test/Upper/m\n");
+  }
+  put(`${m}/@v/v1.0.0.zip`, zip);
+  put(`${m}/@latest`, JSON.stringify({ Version: "v1.0.0", Time: "2024-01-02T03:04:05Z" }));
+  put("example.test/other/@v/list", "v0.1.0\n");
+  put("example.test/other/@v/v0.1.0.mod", "module example.test/other\n");
+}
+
+class Lines extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const line of chunk.toString().split("\n")) if (line) this.lines.push(JSON.parse(line));
+    done();
+  }
+}
+
+describe("gomirror over HTTP", () => {
+  const ZIP = randomBytes(256 * 1024);
+  let work: string;
+  let upstream: StaticUpstream;
+  let proxy: RunningProxy;
+  let logs: Lines;
+
+  async function start(env: Record<string, string> = {}): Promise<RunningProxy> {
+    logs = new Lines();
+    const config = loadConfig({
+      env: {
+        GOPROXY: upstream.url,
+        GOSUMDB: "off",
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: path.join(work, "cache"),
+        GOMIRROR_SHUTDOWN_GRACE: "5",
+        ...env,
+      },
+      argv: [],
+    });
+    return startProxy(config, {
+      logger: createLogger("info", logs),
+      metrics: new ProxyMetrics(),
+      storage: new DiskStorage(config.storage),
+    });
+  }
+
+  beforeEach(async () => {
+    work = mkdtempSync(path.join(tmpdir(), "gomirror-http-"));
+    writeTree(path.join(work, "upstream"), ZIP);
+    upstream = await startStaticUpstream({ root: path.join(work, "upstream") });
+    proxy = await start();
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await upstream.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const get = (p: string, init?: RequestInit) => fetch(`${proxy.url}${p}`, init);
+
+  it("serves list sorted, dropping what is not a version, with a short cache lifetime", async () => {
+    const res = await get("/example.test/!upper/m/@v/list");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=60");
+    expect(await res.text()).toBe("v0.9.0\nv1.0.0\nv1.1.0-rc.1\n");
+  });
+
+  it("serves .info, .mod and .zip of a canonical version as immutable", async () => {
+    const info = await get("/example.test/!upper/m/@v/v1.0.0.info");
+    expect(info.headers.get("content-type")).toBe("application/json");
+    expect(info.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(await info.json()).toEqual({ Version: "v1.0.0", Time: "2024-01-02T03:04:05Z" });
+    const mod = await get("/example.test/!upper/m/@v/v1.0.0.mod");
+    expect(await mod.text()).toBe("module example.test/Upper/m\n");
+    const zip = await get("/example.test/!upper/m/@v/v1.0.0.zip");
+    expect(zip.headers.get("content-type")).toBe("application/zip");
+    expect(zip.headers.get("content-length")).toBe(String(ZIP.length));
+    expect(Buffer.from(await zip.arrayBuffer()).equals(ZIP)).toBe(true);
+  });
+
+  it("answers @latest and version queries by asking the upstream", async () => {
+    const latest = await get("/example.test/!upper/m/@latest");
+    expect(await latest.json()).toMatchObject({ Version: "v1.0.0" });
+    expect(upstream.count("example.test/!upper/m/@latest")).toBe(1);
+    const query = await get("/example.test/!upper/m/@v/v1.info");
+    expect(query.status).toBe(404); // the static upstream cannot resolve queries: its 404 passes through
+    expect(upstream.count("example.test/!upper/m/@v/v1.info")).toBe(1);
+  });
+
+  it("serves the second request from its cache without asking the upstream", async () => {
+    for (let i = 0; i < 2; i++) {
+      await (await get("/example.test/!upper/m/@v/v1.0.0.mod")).text();
+      await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer();
+      await (await get("/example.test/!upper/m/@v/list")).text();
+    }
+    expect(upstream.count("example.test/!upper/m/@v/v1.0.0.mod")).toBe(1);
+    expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);
+    expect(upstream.count("example.test/!upper/m/@v/list")).toBe(1);
+    const metrics = await (await get("/metrics")).text();
+    expect(metrics).toMatch(/gomirror_cache_hits_total\{kind="zip"\} 1/);
+    expect(metrics).toMatch(/gomirror_cache_misses_total\{kind="zip"\} 1/);
+    expect(metrics).toMatch(/gomirror_http_requests_total\{endpoint="zip",code="200"\} 2/);
+    expect(metrics).toMatch(new RegExp(`gomirror_bytes_served_total\\{kind="zip"\\} ${ZIP.length * 2}`));
+    expect(metrics).toMatch(/gomirror_upstream_requests_total\{upstream="http:\/\/127.0.0.1:\d+",outcome="ok"\} 3/);
+  });
+
+  it("makes one upstream request for 32 concurrent requests of a missing zip", async () => {
+    upstream.faults.set("example.test/!upper/m/@v/v1.0.0.zip", { delayMs: 200 });
+    const bodies = await Promise.all(
+      Array.from({ length: 32 }, async () => Buffer.from(await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer())),
+    );
+    expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);
+    const want = createHash("sha256").update(ZIP).digest("hex");
+    for (const b of bodies) expect(createHash("sha256").update(b).digest("hex")).toBe(want);
+  });
+
+  it("passes an upstream 404 on as 404, with a text/plain reason", async () => {
+    const res = await get("/example.test/missing/@v/v1.0.0.mod");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(await res.text()).toMatch(/not found/);
+  });
+
+  it("turns an upstream 500 into 502, so a client's GOPROXY list stops there", async () => {
+    upstream.faults.set("*", { status: 500 });
+    const res = await get("/example.test/other/@v/v0.1.0.mod");
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/upstream answered 500/);
+  });
+
+  it("serves a stale list when the upstream is down", async () => {
+    await proxy.close();
+    proxy = await start({ GOMIRROR_CACHE_TTL: "0" });
+    expect(await (await get("/example.test/!upper/m/@v/list")).text()).toBe("v0.9.0\nv1.0.0\nv1.1.0-rc.1\n");
+    await upstream.close();
+    const res = await get("/example.test/!upper/m/@v/list");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("v0.9.0\nv1.0.0\nv1.1.0-rc.1\n");
+    expect(logs.lines.some((l) => l.event === "serving_stale")).toBe(true);
+  });
+
+  it("never caches a truncated zip, and serves the whole one once the upstream recovers", async () => {
+    upstream.faults.set("example.test/!upper/m/@v/v1.0.0.zip", { truncate: true, times: 1 });
+    await expect(get("/example.test/!upper/m/@v/v1.0.0.zip").then((r) => r.arrayBuffer())).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const files = readdirSync(path.join(work, "cache"), { recursive: true }).map(String);
+    expect(files.filter((f) => f.endsWith(".zip"))).toEqual([]);
+    const again = Buffer.from(await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer());
+    expect(again.equals(ZIP)).toBe(true);
+  });
+
+  it("refuses garbage .info from an upstream without caching it", async () => {
+    upstream.faults.set("example.test/!upper/m/@v/v0.9.0.info", { garbage: true, times: 1 });
+    expect((await get("/example.test/!upper/m/@v/v0.9.0.info")).status).toBe(502);
+    expect((await get("/example.test/!upper/m/@v/v0.9.0.info")).status).toBe(200);
+  });
+
+  it.each([
+    ["/example.test/%2e%2e/%2e%2e/etc/@v/list", 400],
+    ["/example.test/m/@v/-u.info", 400],
+    ["/example.test/m/@v/v1.0.0%00.mod", 400],
+    ["/favicon.ico", 404],
+  ])("refuses bad input %s with %d, asking no upstream", async (target, status) => {
+    const res = await get(target);
+    expect(res.status).toBe(status);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(upstream.requests).toEqual([]);
+  });
+
+  it("answers HEAD without a body and refuses other methods", async () => {
+    const head = await get("/example.test/other/@v/v0.1.0.mod", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe("26");
+    const post = await get("/example.test/other/@v/v0.1.0.mod", { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("never asks an upstream for a GOPRIVATE path", async () => {
+    await proxy.close();
+    proxy = await start({ GOPRIVATE: "example.test/!upper,example.test/Upper" });
+    const res = await get("/example.test/!upper/m/@v/list");
+    expect(res.status).toBe(404);
+    expect(await res.text()).toMatch(/no direct \(git\) source is configured/);
+    expect(upstream.requests).toEqual([]);
+  });
+
+  it("refuses everything with GOPROXY=off", async () => {
+    await proxy.close();
+    proxy = await start({ GOPROXY: "off" });
+    const res = await get("/example.test/other/@v/list");
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe("module lookup disabled by GOPROXY=off: example.test/other\n");
+  });
+
+  it("answers health, readiness and request ids; logs each request as JSON", async () => {
+    expect(await (await get("/healthz")).text()).toBe("ok\n");
+    expect((await get("/readyz")).status).toBe(200);
+    const res = await get("/example.test/other/@v/list", { headers: { "x-request-id": "abc-123" } });
+    expect(res.headers.get("x-request-id")).toBe("abc-123");
+    await res.text();
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({ event: "request", reqId: "abc-123", status: 200, endpoint: "list" }),
+    );
+  });
+
+  it("finishes an in-flight download on close, refuses readiness, then stops", async () => {
+    upstream.faults.set("example.test/!upper/m/@v/v1.0.0.zip", { delayMs: 300 });
+    const inflight = get("/example.test/!upper/m/@v/v1.0.0.zip").then(async (r) => Buffer.from(await r.arrayBuffer()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = proxy.close();
+    const body = await inflight;
+    await closed;
+    expect(body.equals(ZIP)).toBe(true);
+    await expect(get("/healthz")).rejects.toThrow();
+    const stored = await new DiskStorage(path.join(work, "cache")).stat("example.test/!upper/m/@v/v1.0.0.zip");
+    expect(stored?.size).toBe(ZIP.length);
+  });
+});
