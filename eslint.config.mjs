@@ -12,6 +12,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": "off",
       eqeqeq: ["error", "always"],
+      // Input validation here matches control characters on purpose.
+      "no-control-regex": "off",
     },
   },
 );

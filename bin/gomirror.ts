@@ -45,7 +45,8 @@ async function serve(argv: string[]): Promise<void> {
 /** For the image's HEALTHCHECK: the image has node but no curl. */
 function healthcheck(): Promise<void> {
   const config = loadConfig({ env: process.env, argv: [] });
-  const host = config.listen.host === "0.0.0.0" || config.listen.host === "" ? "127.0.0.1" : config.listen.host;
+  const host =
+    config.listen.host === "0.0.0.0" || config.listen.host === "" ? "127.0.0.1" : config.listen.host;
   return new Promise((resolve) => {
     const req = request({ host, port: config.listen.port, path: "/healthz", timeout: 3000 }, (res) => {
       res.resume();

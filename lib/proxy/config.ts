@@ -96,7 +96,9 @@ function patterns(env: string): (value: string, out: Parsed) => void {
     for (const p of value.split(",")) {
       const pattern = p.trim();
       if (/[\s\0-\x1f]/.test(pattern) || pattern.includes("\\")) {
-        throw new ConfigError(`${env}=${JSON.stringify(value)}: pattern ${JSON.stringify(pattern)} is not a module path glob`);
+        throw new ConfigError(
+          `${env}=${JSON.stringify(value)}: pattern ${JSON.stringify(pattern)} is not a module path glob`,
+        );
       }
     }
     out[env] = value;
@@ -116,7 +118,9 @@ export const SETTINGS: readonly Setting[] = [
       const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
       const port = m ? Number(m[3]) : NaN;
       if (!m || port > 65535) {
-        throw new ConfigError(`GOMIRROR_LISTEN=${JSON.stringify(value)}: want host:port, e.g. 127.0.0.1:3000`);
+        throw new ConfigError(
+          `GOMIRROR_LISTEN=${JSON.stringify(value)}: want host:port, e.g. 127.0.0.1:3000`,
+        );
       }
       out.GOMIRROR_LISTEN = { host: m[1] ?? (m[2] || "0.0.0.0"), port };
     },
@@ -129,10 +133,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: (value, out) => {
       const v = value.trim();
       if (v === "" || /[\0-\x1f]/.test(v)) {
-        throw new ConfigError(`GOMIRROR_STORAGE=${JSON.stringify(value)}: want a directory or s3://bucket/prefix`);
+        throw new ConfigError(
+          `GOMIRROR_STORAGE=${JSON.stringify(value)}: want a directory or s3://bucket/prefix`,
+        );
       }
       if (v.startsWith("s3:") && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) {
-        throw new ConfigError(`GOMIRROR_STORAGE=${JSON.stringify(value)}: want s3://bucket/prefix with a valid bucket name`);
+        throw new ConfigError(
+          `GOMIRROR_STORAGE=${JSON.stringify(value)}: want s3://bucket/prefix with a valid bucket name`,
+        );
       }
       out.GOMIRROR_STORAGE = v;
     },
@@ -146,7 +154,8 @@ export const SETTINGS: readonly Setting[] = [
       try {
         out.GOPROXY = parseProxyList(value);
       } catch (err) {
-        if (err instanceof ProxyListError) throw new ConfigError(`GOPROXY=${JSON.stringify(value)}: ${err.message}`);
+        if (err instanceof ProxyListError)
+          throw new ConfigError(`GOPROXY=${JSON.stringify(value)}: ${err.message}`);
         throw err;
       }
     },
@@ -200,7 +209,9 @@ export const SETTINGS: readonly Setting[] = [
     default: "info",
     parse: (value, out) => {
       if (!LOG_LEVELS.includes(value)) {
-        throw new ConfigError(`GOMIRROR_LOG_LEVEL=${JSON.stringify(value)}: want one of ${LOG_LEVELS.join(", ")}`);
+        throw new ConfigError(
+          `GOMIRROR_LOG_LEVEL=${JSON.stringify(value)}: want one of ${LOG_LEVELS.join(", ")}`,
+        );
       }
       out.GOMIRROR_LOG_LEVEL = value;
     },
@@ -300,7 +311,12 @@ export function settingFlags(): Record<string, { type: "string" }> {
 export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
   let flags: Record<string, string | boolean | undefined>;
   try {
-    flags = parseArgs({ args: [...argv], options: settingFlags(), strict: true, allowPositionals: false }).values;
+    flags = parseArgs({
+      args: [...argv],
+      options: settingFlags(),
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -317,7 +333,8 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
   };
   for (const setting of SETTINGS) {
     let value = raw(setting);
-    if (value === undefined) value = setting.default.startsWith("$") ? lookup(setting.default.slice(1)) : setting.default;
+    if (value === undefined)
+      value = setting.default.startsWith("$") ? lookup(setting.default.slice(1)) : setting.default;
     setting.parse(value, parsed);
   }
   const listen = parsed.GOMIRROR_LISTEN as ProxyConfig["listen"];
@@ -344,7 +361,9 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
   };
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
-    throw new ConfigError(`GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`);
+    throw new ConfigError(
+      `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
+    );
   }
   return config;
 }

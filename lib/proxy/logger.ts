@@ -13,7 +13,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: "gomirror" },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ["*.authorization", "*.password", "*.token", "*.netrc", "headers.authorization", "headers.cookie"],
+        paths: [
+          "*.authorization",
+          "*.password",
+          "*.token",
+          "*.netrc",
+          "headers.authorization",
+          "headers.cookie",
+        ],
         censor: "[redacted]",
       },
     },

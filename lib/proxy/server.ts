@@ -6,7 +6,13 @@ import type { ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
-import { noDirectSource, offSource, PrivateRoutingSource, ProxyChainSource, type ChainEntry } from "./sources/chain";
+import {
+  noDirectSource,
+  offSource,
+  PrivateRoutingSource,
+  ProxyChainSource,
+  type ChainEntry,
+} from "./sources/chain";
 import type { ModuleSource } from "./sources/source";
 import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
 import { openStorage } from "./storage/open";
@@ -39,7 +45,13 @@ export interface RunningProxy {
 /** The module source stack: GOPROXY chain, private routing, verification, then the cache. */
 export function buildSource(
   config: ProxyConfig,
-  parts: { storage: Storage; logger: Logger; metrics: ProxyMetrics; direct?: ModuleSource; verify?: (s: ModuleSource) => ModuleSource },
+  parts: {
+    storage: Storage;
+    logger: Logger;
+    metrics: ProxyMetrics;
+    direct?: ModuleSource;
+    verify?: (s: ModuleSource) => ModuleSource;
+  },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
@@ -139,7 +151,10 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") }, "gomirror listening");
+  logger.info(
+    { event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") },
+    "gomirror listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -147,7 +162,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       shuttingDown = true;
       server.close();
       server.closeIdleConnections();
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref());
+      const grace = new Promise<void>((resolve) =>
+        setTimeout(resolve, config.shutdownGraceSeconds * 1000).unref(),
+      );
       const drained = new Promise<void>((resolve) => {
         if (active === 0) resolve();
         else idle = resolve;

@@ -1,9 +1,14 @@
-import { PassThrough, type Readable } from "node:stream";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
 import { isCanonicalVersion } from "../module/semver";
+import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import { parseInfo, parseList } from "../sources/upstream";
 import type { Storage, StoredObject } from "../storage/storage";
@@ -18,6 +23,8 @@ export interface CachedSourceOptions {
   readonly metrics?: ProxyMetrics;
   /** Bytes of small immutable answers kept in memory. @default 64 MiB */
   readonly memoryBytes?: number;
+  /** Where a zip is spooled and checked before it is stored. @default the OS temp directory */
+  readonly spoolDirectory?: string;
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
@@ -131,7 +138,8 @@ export class CachedSource implements ModuleSource {
       // Another request is downloading this zip: wait until it is completely stored.
       await running;
       const done = await this.storage.get(key);
-      if (!done) throw new ProxyError("internal", `${path}@${version}: zip vanished from storage after download`);
+      if (!done)
+        throw new ProxyError("internal", `${path}@${version}: zip vanished from storage after download`);
       return { body: done.body, size: done.size };
     }
     return this.fillZip(key, path, version);
@@ -150,34 +158,45 @@ export class CachedSource implements ModuleSource {
     fill.catch(() => undefined); // followers observe it; no unhandled rejection here
     this.zipFills.set(key, fill);
     let download: Download;
+    let spoolDir: string;
     try {
       download = await this.inner.zip(path, version);
+      spoolDir = await mkdtemp(join(this.options.spoolDirectory ?? tmpdir(), "gomirror-zip-"));
     } catch (err) {
       this.zipFills.delete(key);
       settle(err);
       throw err;
     }
+    const spoolFile = join(spoolDir, "module.zip");
     const toClient = new PassThrough();
-    const toStore = new PassThrough();
-    // Errors reach the store through put's rejection and the client through its own listener;
-    // these keep a stream that nobody reads yet from crashing the process.
+    // The client's own listener reports errors to it; this one keeps a stream that nobody reads
+    // yet from crashing the process.
     toClient.on("error", () => undefined);
-    toStore.on("error", () => undefined);
-    tee(download.body, toStore, toClient);
-    this.storage
-      .put(key, toStore, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES })
-      .then(
-        () => settle(),
-        (err) => {
-          const fault = err instanceof ProxyError ? err : new ProxyError("internal", `storing ${key}: ${String(err)}`);
-          this.options.logger.warn({ event: "zip_store_failed", key, err: fault.message }, "zip not cached");
-          // The client must not mistake a partial body for a complete zip.
-          toClient.destroy(fault);
-          download.body.destroy();
-          settle(fault);
-        },
-      )
-      .finally(() => this.zipFills.delete(key));
+    const spooled = teeHoldingLast(download.body, createWriteStream(spoolFile, { flags: "wx" }), toClient);
+
+    void (async () => {
+      try {
+        const last = await spooled;
+        await checkModuleZip(spoolFile, path, version);
+        // Only a checked zip is completed for the client; a refused one is cut off short.
+        if (!toClient.destroyed) toClient.end(last);
+        await this.storage.put(key, createReadStream(spoolFile), {
+          ifNoneMatch: true,
+          maxBytes: MAX_ZIP_BYTES,
+        });
+        settle();
+      } catch (err) {
+        const fault =
+          err instanceof ProxyError ? err : new ProxyError("internal", `storing ${key}: ${String(err)}`);
+        this.options.logger.warn({ event: "zip_not_cached", key, err: fault.message }, "zip not cached");
+        toClient.destroy(fault);
+        download.body.destroy();
+        settle(fault);
+      } finally {
+        this.zipFills.delete(key);
+        await rm(spoolDir, { recursive: true, force: true });
+      }
+    })();
     return download.size === undefined ? { body: toClient } : { body: toClient, size: download.size };
   }
 
@@ -185,8 +204,13 @@ export class CachedSource implements ModuleSource {
   private async rememberInfo(path: string, info: ModuleInfo): Promise<ModuleInfo> {
     if (isCanonicalVersion(info.Version)) {
       await this.storage
-        .put(storageKeys.info(path, info.Version), encodeInfo(info), { ifNoneMatch: true, maxBytes: MAX_INFO_BYTES })
-        .catch((err) => this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"));
+        .put(storageKeys.info(path, info.Version), encodeInfo(info), {
+          ifNoneMatch: true,
+          maxBytes: MAX_INFO_BYTES,
+        })
+        .catch((err) =>
+          this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"),
+        );
     }
     return info;
   }
@@ -262,7 +286,12 @@ export class CachedSource implements ModuleSource {
     } catch (err) {
       if (stale && !isNotFound(err) && !(err instanceof ProxyError && err.kind === "invalid")) {
         this.options.logger.warn(
-          { event: "serving_stale", key, ageSeconds: Math.round((now - stale.fetched) / 1000), err: String(err) },
+          {
+            event: "serving_stale",
+            key,
+            ageSeconds: Math.round((now - stale.fetched) / 1000),
+            err: String(err),
+          },
           "every source failed; serving a stale answer",
         );
         return stale.value;
@@ -273,37 +302,45 @@ export class CachedSource implements ModuleSource {
 }
 
 /**
- * Copies `source` into both outputs with back-pressure from each. The client output may go
- * away at any time (its reader hung up); the store output then keeps going alone.
+ * Copies `source` into a spool file and to the client, with back-pressure from both, holding
+ * back the last chunk from the client: the caller releases it once the whole file is checked.
+ * The client may go away at any time; the spool then keeps going alone. Resolves with the held
+ * chunk once the spool file is complete and closed.
  */
-function tee(source: Readable, store: PassThrough, client: PassThrough): void {
-  let waiting = 0;
-  const release = (): void => {
-    waiting--;
-    if (waiting === 0) source.resume();
-  };
-  const waitFor = (out: PassThrough): void => {
-    waiting++;
-    source.pause();
-    const done = (): void => {
-      out.off("drain", done);
-      out.off("close", done);
-      release();
+function teeHoldingLast(source: Readable, spool: Writable, client: PassThrough): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    let held: Buffer | undefined;
+    let waiting = 0;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      spool.destroy();
+      reject(err);
     };
-    out.on("drain", done);
-    out.on("close", done);
-  };
-  source.on("data", (chunk: Buffer) => {
-    if (!store.write(chunk)) waitFor(store);
-    if (!client.destroyed && !client.write(chunk)) waitFor(client);
-  });
-  source.on("end", () => {
-    store.end();
-    client.end();
-  });
-  source.on("error", (err) => {
-    store.destroy(err);
-    client.destroy(err);
+    const waitFor = (out: Writable): void => {
+      waiting++;
+      source.pause();
+      const done = (): void => {
+        out.off("drain", done);
+        out.off("close", done);
+        waiting--;
+        if (waiting === 0) source.resume();
+      };
+      out.on("drain", done);
+      out.on("close", done);
+    };
+    source.on("data", (chunk: Buffer) => {
+      if (!spool.write(chunk)) waitFor(spool);
+      if (held && !client.destroyed && !client.write(held)) waitFor(client);
+      held = chunk;
+    });
+    source.on("end", () => spool.end());
+    source.on("error", fail);
+    spool.on("error", fail);
+    spool.on("close", () => {
+      if (!failed && spool.writableFinished) resolve(held);
+    });
   });
 }
 

@@ -43,15 +43,30 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   const { logger, metrics } = deps;
   const shortCache = `public, max-age=${deps.ttlSeconds}`;
 
-  function send(res: ServerResponse, head: boolean, status: number, type: string, cache: string, body: Buffer | string): number {
+  function send(
+    res: ServerResponse,
+    head: boolean,
+    status: number,
+    type: string,
+    cache: string,
+    body: Buffer | string,
+  ): number {
     const data = typeof body === "string" ? Buffer.from(body) : body;
     res.writeHead(status, { "content-type": type, "content-length": data.length, "cache-control": cache });
     res.end(head ? undefined : data);
     return head ? 0 : data.length;
   }
 
-  function stream(res: ServerResponse, head: boolean, body: Readable, size: number | undefined): Promise<number> {
-    const headers: Record<string, string | number> = { "content-type": "application/zip", "cache-control": IMMUTABLE };
+  function stream(
+    res: ServerResponse,
+    head: boolean,
+    body: Readable,
+    size: number | undefined,
+  ): Promise<number> {
+    const headers: Record<string, string | number> = {
+      "content-type": "application/zip",
+      "cache-control": IMMUTABLE,
+    };
     if (size !== undefined) headers["content-length"] = size;
     res.writeHead(200, headers);
     if (head) {
@@ -76,13 +91,25 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     });
   }
 
-  async function serve(route: Route, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<number> {
+  async function serve(
+    route: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: boolean,
+  ): Promise<number> {
     switch (route.kind) {
       case "healthz":
         return send(res, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
       case "readyz": {
         const ready = await deps.ready();
-        return send(res, head, ready ? 200 : 503, "text/plain; charset=utf-8", "no-store", ready ? "ready\n" : "not ready\n");
+        return send(
+          res,
+          head,
+          ready ? 200 : 503,
+          "text/plain; charset=utf-8",
+          "no-store",
+          ready ? "ready\n" : "not ready\n",
+        );
       }
       case "metrics": {
         const text = await metrics.registry.metrics();
@@ -90,7 +117,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case "sumdb":
         if (!deps.sumdb) {
-          return send(res, head, 404, "text/plain; charset=utf-8", "no-store", "not found: no checksum database is proxied here\n");
+          return send(
+            res,
+            head,
+            404,
+            "text/plain; charset=utf-8",
+            "no-store",
+            "not found: no checksum database is proxied here\n",
+          );
         }
         await deps.sumdb(req, res, route.rest);
         return 0;
@@ -105,7 +139,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case "info": {
         const info = await deps.source.info(route.path, route.query);
-        return send(res, head, 200, "application/json", route.canonical ? IMMUTABLE : shortCache, JSON.stringify(info));
+        return send(
+          res,
+          head,
+          200,
+          "application/json",
+          route.canonical ? IMMUTABLE : shortCache,
+          JSON.stringify(info),
+        );
       }
       case "mod": {
         const data = await deps.source.mod(route.path, route.version);

@@ -74,7 +74,9 @@ export function parseRoute(target: string): Route {
   const dot = file.lastIndexOf(".");
   const ext = dot >= 0 ? file.slice(dot + 1) : "";
   if (ext !== "info" && ext !== "mod" && ext !== "zip") {
-    throw notFound(`not found: ${path}: unknown file ${JSON.stringify(file.slice(0, 100))} (want list, .info, .mod or .zip)`);
+    throw notFound(
+      `not found: ${path}: unknown file ${JSON.stringify(file.slice(0, 100))} (want list, .info, .mod or .zip)`,
+    );
   }
   const version = unescapeVersion(decode(file.slice(0, dot), "version"));
   if (ext === "info") {

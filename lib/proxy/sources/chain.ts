@@ -72,12 +72,16 @@ function failingSource(failure: (path: string) => ProxyError): ModuleSource {
 
 /** GOPROXY=off: every lookup is refused (not "not found": a client must not fall through). */
 export function offSource(): ModuleSource {
-  return failingSource((path) => new ProxyError("forbidden", `module lookup disabled by GOPROXY=off: ${path}`));
+  return failingSource(
+    (path) => new ProxyError("forbidden", `module lookup disabled by GOPROXY=off: ${path}`),
+  );
 }
 
 /** `direct` when no git source is configured: nothing is here, so clients may fall through. */
 export function noDirectSource(): ModuleSource {
-  return failingSource((path) => notFound(`not found: ${path}: no direct (git) source is configured in this proxy`));
+  return failingSource((path) =>
+    notFound(`not found: ${path}: no direct (git) source is configured in this proxy`),
+  );
 }
 
 /**

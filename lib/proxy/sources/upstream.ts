@@ -69,7 +69,8 @@ export function parseInfo(data: Buffer, what: string): ModuleInfo {
   } catch {
     throw new ProxyError("upstream", `${what}: invalid JSON in .info answer`);
   }
-  if (typeof doc !== "object" || doc === null) throw new ProxyError("upstream", `${what}: .info is not an object`);
+  if (typeof doc !== "object" || doc === null)
+    throw new ProxyError("upstream", `${what}: .info is not an object`);
   const { Version, Time, Origin } = doc as Record<string, unknown>;
   if (typeof Version !== "string" || !isCanonicalVersion(Version)) {
     throw new ProxyError("upstream", `${what}: .info has invalid Version ${JSON.stringify(Version)}`);
@@ -78,7 +79,9 @@ export function parseInfo(data: Buffer, what: string): ModuleInfo {
     throw new ProxyError("upstream", `${what}: .info has invalid Time ${JSON.stringify(Time)}`);
   }
   const info: ModuleInfo = { Version, Time: typeof Time === "string" ? Time : "" };
-  return typeof Origin === "object" && Origin !== null ? { ...info, Origin: Origin as ModuleInfo["Origin"] } : info;
+  return typeof Origin === "object" && Origin !== null
+    ? { ...info, Origin: Origin as ModuleInfo["Origin"] }
+    : info;
 }
 
 /** The versions of a `list` answer: first field of each line, kept only when canonical. */
@@ -140,7 +143,10 @@ export class UpstreamProxySource implements ModuleSource {
     const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
     const answer = await this.fetch(rel);
     const what = `${modulePath}@${query}`;
-    return parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`), `${this.label}: ${what}`);
+    return parseInfo(
+      await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`),
+      `${this.label}: ${what}`,
+    );
   }
 
   async latest(modulePath: string): Promise<ModuleInfo> {
@@ -162,7 +168,10 @@ export class UpstreamProxySource implements ModuleSource {
     const what = `${modulePath}@${version} zip`;
     if (answer.size !== undefined && answer.size > MAX_ZIP_BYTES) {
       answer.body.destroy();
-      throw new ProxyError("too-large", `${what} is ${answer.size} bytes, over Go's limit of ${MAX_ZIP_BYTES}`);
+      throw new ProxyError(
+        "too-large",
+        `${what} is ${answer.size} bytes, over Go's limit of ${MAX_ZIP_BYTES}`,
+      );
     }
     const body = answer.body.pipe(checkedLength(MAX_ZIP_BYTES, answer.size, what));
     answer.body.on("error", (err) => body.destroy(wrapTransportError(err, this.label, rel)));
@@ -184,7 +193,10 @@ export class UpstreamProxySource implements ModuleSource {
       throw err;
     } finally {
       metrics?.upstreamRequests.inc({ upstream: this.label, outcome });
-      metrics?.upstreamDuration.observe({ upstream: this.label }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics?.upstreamDuration.observe(
+        { upstream: this.label },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     }
   }
 
@@ -230,7 +242,10 @@ export class UpstreamProxySource implements ModuleSource {
     if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
       // Follow same-origin redirects only: a redirect must not carry a request elsewhere.
       res.body.destroy();
-      throw new ProxyError("upstream", `${this.label}/${rel}: upstream answered a redirect (${res.statusCode})`);
+      throw new ProxyError(
+        "upstream",
+        `${this.label}/${rel}: upstream answered a redirect (${res.statusCode})`,
+      );
     }
     return { status: res.statusCode, body: res.body, size };
   }
@@ -258,7 +273,8 @@ export function escapeQuery(query: string): string {
 }
 
 function isRetryable(err: unknown): boolean {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return false;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
+    return false;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE" || code === "UND_ERR_SOCKET";
 }
@@ -269,7 +285,7 @@ function wrapTransportError(err: unknown, label: string, rel: string): ProxyErro
   const reason =
     err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
       ? "timed out"
-      : e?.code ?? e?.message ?? String(err);
+      : (e?.code ?? e?.message ?? String(err));
   return new ProxyError("upstream", `${label}/${rel}: ${reason}`, { cause: err });
 }
 

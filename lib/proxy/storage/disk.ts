@@ -63,7 +63,10 @@ export class DiskStorage implements Storage {
       throw err;
     }
     if (real === realRoot || real.startsWith(realRoot + path.sep)) return true;
-    throw new ProxyError("security", `storage directory ${dir} leads outside the storage root ${this.root} through a symlink`);
+    throw new ProxyError(
+      "security",
+      `storage directory ${dir} leads outside the storage root ${this.root} through a symlink`,
+    );
   }
 
   private resolve(key: string): string {

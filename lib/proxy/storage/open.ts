@@ -1,24 +1,45 @@
 import { DiskStorage } from "./disk";
-import { S3Storage, parseS3Url } from "./s3";
-import type { Storage } from "./storage";
+import { S3Storage } from "./s3";
 
+/** Settings for S3 storage that do not fit in the `s3://bucket/prefix` URL. */
 export interface OpenStorageOptions {
-  /** S3-compatible endpoint (MinIO and similar). */
+  /**
+   * Endpoint of an S3-compatible server (GOMIRROR_S3_ENDPOINT).
+   * @default AWS S3
+   */
   readonly endpoint?: string;
-  /** Path-style bucket addressing. */
+  /**
+   * Path-style bucket addressing (GOMIRROR_S3_FORCE_PATH_STYLE).
+   * @default false
+   */
   readonly forcePathStyle?: boolean;
+  /**
+   * The bucket's region (GOMIRROR_S3_REGION).
+   * @default the AWS SDK's chain; "us-east-1" with a custom endpoint
+   */
   readonly region?: string;
 }
 
-/** The storage a GOMIRROR_STORAGE value names: `s3://bucket/prefix`, else a directory. */
-export function openStorage(spec: string, options: OpenStorageOptions = {}): Storage {
+/**
+ * The storage GOMIRROR_STORAGE names: `s3://bucket/prefix` is an S3 bucket (or an S3-compatible
+ * server, with `endpoint`), anything else a directory. Nothing is touched until first use.
+ */
+export function openStorage(spec: string, options: OpenStorageOptions = {}): DiskStorage | S3Storage {
   if (spec.startsWith("s3://")) {
-    return new S3Storage({
-      ...parseS3Url(spec),
+    return S3Storage.fromUrl(spec, {
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
       region: options.region,
     });
+  }
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(spec);
+  if (scheme) {
+    throw new Error(
+      `storage ${JSON.stringify(spec)} uses the unsupported scheme ${scheme[1]}:; use a directory or s3://bucket/prefix`,
+    );
+  }
+  if (spec.trim() === "") {
+    throw new Error("storage location is empty; use a directory or s3://bucket/prefix");
   }
   return new DiskStorage(spec);
 }

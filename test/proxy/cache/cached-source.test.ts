@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { CachedSource } from "../../../lib/proxy/cache/cached-source";
 import { storageKeys } from "../../../lib/proxy/cache/keys";
 import { SingleFlight } from "../../../lib/proxy/cache/single-flight";
@@ -10,9 +11,13 @@ import { silentLogger } from "../../../lib/proxy/logger";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { brokenDownload, FakeSource, readStream } from "../../support/fake-source";
+import { makeModuleZip } from "../../support/module-zip";
 
 const M = "example.test/Upper/m";
-const ZIP = randomBytes(300 * 1024);
+let ZIP: Buffer;
+beforeAll(async () => {
+  ZIP = await makeModuleZip(M, "v1.0.0", { fillerBytes: 300 * 1024 });
+});
 
 function setup(ttlSeconds = 60) {
   const dir = mkdtempSync(path.join(tmpdir(), "gomirror-cache-"));
@@ -32,10 +37,22 @@ function setup(ttlSeconds = 60) {
     metrics,
     now: () => clock.now,
   });
-  return { dir, storage, inner, cached, clock, metrics, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    storage,
+    inner,
+    cached,
+    clock,
+    metrics,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
-async function counter(metrics: ProxyMetrics, name: "cacheHits" | "cacheMisses", kind: string): Promise<number> {
+async function counter(
+  metrics: ProxyMetrics,
+  name: "cacheHits" | "cacheMisses",
+  kind: string,
+): Promise<number> {
   const values = (await metrics[name].get()).values;
   return values.find((v) => v.labels.kind === kind)?.value ?? 0;
 }
@@ -62,7 +79,10 @@ describe("CachedSource", () => {
   });
 
   it("serves a fresh canonical .info from storage and checks that the source echoes the version", async () => {
-    await expect(t.cached.info(M, "v1.0.0")).resolves.toEqual({ Version: "v1.0.0", Time: "2024-01-02T03:04:05Z" });
+    await expect(t.cached.info(M, "v1.0.0")).resolves.toEqual({
+      Version: "v1.0.0",
+      Time: "2024-01-02T03:04:05Z",
+    });
     await t.cached.info(M, "v1.0.0");
     expect(t.inner.count("info")).toBe(1);
   });
@@ -165,6 +185,17 @@ describe("CachedSource", () => {
     const keys: string[] = [];
     for await (const key of t.storage.list("")) keys.push(key);
     expect(keys).toEqual([]);
+  });
+
+  it("refuses a zip that is not a module zip: not stored, the client's body cut short", async () => {
+    const wrongPrefix = await makeModuleZip("example.test/other", "v1.0.0");
+    for (const bad of [Buffer.from("this is not a zip file at all"), wrongPrefix]) {
+      t.inner.zip = async () => ({ body: Readable.from([bad]), size: bad.length });
+      const download = await t.cached.zip(M, "v1.0.0");
+      await expect(readStream(download.body)).rejects.toThrow(/not a valid zip file|does not have prefix/);
+      await t.cached.drain();
+      expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+    }
   });
 
   it("keeps storing a zip when its first client goes away", async () => {

@@ -4,16 +4,31 @@ describe("parseRoute", () => {
   it.each([
     ["/example.test/m/@v/list", { kind: "list", path: "example.test/m" }],
     ["/example.test/m/@latest", { kind: "latest", path: "example.test/m" }],
-    ["/example.test/!upper/m/@v/v1.0.0.mod", { kind: "mod", path: "example.test/Upper/m", version: "v1.0.0" }],
+    [
+      "/example.test/!upper/m/@v/v1.0.0.mod",
+      { kind: "mod", path: "example.test/Upper/m", version: "v1.0.0" },
+    ],
     ["/example.test/m/v2/@v/v2.1.0.zip", { kind: "zip", path: "example.test/m/v2", version: "v2.1.0" }],
     [
       "/example.test/m/@v/v3.0.0+incompatible.zip",
       { kind: "zip", path: "example.test/m", version: "v3.0.0+incompatible" },
     ],
-    ["/example.test/m/@v/v1.0.0.info", { kind: "info", path: "example.test/m", query: "v1.0.0", canonical: true }],
-    ["/example.test/m/@v/v1.2.info", { kind: "info", path: "example.test/m", query: "v1.2", canonical: false }],
-    ["/example.test/m/@v/!main.info", { kind: "info", path: "example.test/m", query: "Main", canonical: false }],
-    ["/example.test/m/@v/0123abcd.info?x=1", { kind: "info", path: "example.test/m", query: "0123abcd", canonical: false }],
+    [
+      "/example.test/m/@v/v1.0.0.info",
+      { kind: "info", path: "example.test/m", query: "v1.0.0", canonical: true },
+    ],
+    [
+      "/example.test/m/@v/v1.2.info",
+      { kind: "info", path: "example.test/m", query: "v1.2", canonical: false },
+    ],
+    [
+      "/example.test/m/@v/!main.info",
+      { kind: "info", path: "example.test/m", query: "Main", canonical: false },
+    ],
+    [
+      "/example.test/m/@v/0123abcd.info?x=1",
+      { kind: "info", path: "example.test/m", query: "0123abcd", canonical: false },
+    ],
     ["/gopkg.in/yaml.v3/@v/v3.0.1.mod", { kind: "mod", path: "gopkg.in/yaml.v3", version: "v3.0.1" }],
     ["/sumdb/sum.golang.org/supported", { kind: "sumdb", rest: "sum.golang.org/supported" }],
     ["/healthz", { kind: "healthz" }],
@@ -44,7 +59,9 @@ describe("parseRoute", () => {
     [`/example.test/${"a".repeat(3000)}/@v/list`, /longer than/],
     [`/example.test/m/@v/${"a".repeat(400)}.info`, /invalid version query/],
   ])("refuses %s", (target, message) => {
-    expect(() => parseRoute(target)).toThrow(expect.objectContaining({ kind: "invalid", message: expect.stringMatching(message) }));
+    expect(() => parseRoute(target)).toThrow(
+      expect.objectContaining({ kind: "invalid", message: expect.stringMatching(message) }),
+    );
   });
 
   it.each(["/", "/favicon.ico", "/example.test/m/@v/v1.0.0.tar", "/example.test/m/@v/"])(

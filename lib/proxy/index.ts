@@ -1,0 +1,23 @@
+// The proxy's public surface: run it, configure it, extend it with sources and storages.
+export { startProxy, buildSource } from "./server";
+export type { ProxyDeps, RunningProxy } from "./server";
+export { loadConfig, ConfigError, SETTINGS, settingsHelp } from "./config";
+export type { ProxyConfig, ConfigSources } from "./config";
+export { ProxyError } from "./errors";
+export type { ErrorKind } from "./errors";
+export type { ModuleSource, ModuleInfo, ModuleOrigin, Download } from "./sources/source";
+export { UpstreamProxySource } from "./sources/upstream";
+export type { UpstreamOptions } from "./sources/upstream";
+export { ProxyChainSource, PrivateRoutingSource, offSource, noDirectSource } from "./sources/chain";
+export type { ChainEntry } from "./sources/chain";
+export { parseProxyList, formatProxyList } from "./sources/proxy-list";
+export type { ProxyListEntry } from "./sources/proxy-list";
+export { CachedSource } from "./cache/cached-source";
+export type { CachedSourceOptions } from "./cache/cached-source";
+export type { Storage, StoredObject, ObjectInfo, PutOptions, PutResult } from "./storage/storage";
+export { DiskStorage } from "./storage/disk";
+export { S3Storage, parseS3Url } from "./storage/s3";
+export type { S3StorageOptions, S3Location } from "./storage/s3";
+export { openStorage } from "./storage/open";
+export { ProxyMetrics } from "./metrics";
+export { createLogger } from "./logger";
