@@ -103,13 +103,18 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     if (shuttingDown) return false;
     const now = Date.now();
     if (readyCache && now - readyCache.at < READINESS_CACHE_MS) return readyCache.ok;
-    const ok = await storage.stat(READINESS_PROBE_KEY).then(
-      () => true,
-      (err: unknown) => {
-        logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
-        return false;
-      },
-    );
+    // A listing, not a stat: on S3 a HEAD cannot tell a missing bucket from a missing key.
+    const ok = await storage
+      .list(READINESS_PROBE_KEY)
+      [Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => true,
+        (err: unknown) => {
+          logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
+          return false;
+        },
+      );
     readyCache = { at: now, ok };
     return ok;
   };
