@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { parseRewriteRules } from "./git/rewrite";
 import { parseProxyList, ProxyListError, type ProxyListEntry } from "./sources/proxy-list";
 
 /**
@@ -222,20 +223,11 @@ export const SETTINGS: readonly Setting[] = [
     description: "git URL rewrites like git's insteadOf: from=to,from=to",
     default: "",
     parse: (value, out) => {
-      const rules: { from: string; to: string }[] = [];
-      for (const pair of value.split(",")) {
-        if (pair.trim() === "") continue;
-        const eq = pair.indexOf("=");
-        const from = eq > 0 ? pair.slice(0, eq).trim() : "";
-        const to = eq > 0 ? pair.slice(eq + 1).trim() : "";
-        if (from === "" || to === "" || !/^[a-z][a-z0-9+.-]*:\/\//.test(to)) {
-          throw new ConfigError(
-            `GOMIRROR_GIT_REWRITE=${JSON.stringify(value)}: ${JSON.stringify(pair)} is not from=to with a URL on the right`,
-          );
-        }
-        rules.push({ from, to });
+      try {
+        out.GOMIRROR_GIT_REWRITE = parseRewriteRules(value);
+      } catch (err) {
+        throw new ConfigError(`GOMIRROR_GIT_REWRITE=${JSON.stringify(value)}: ${(err as Error).message}`);
       }
-      out.GOMIRROR_GIT_REWRITE = rules;
     },
   },
   {

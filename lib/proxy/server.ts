@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
 import type { ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { GitSource } from "./git/source";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import {
@@ -95,7 +96,10 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       forcePathStyle: config.s3.forcePathStyle,
       region: config.s3.region,
     });
-  const source = buildSource(config, { storage, logger, metrics, direct: deps.direct, verify: deps.verify });
+  // The git source serves GONOPROXY paths and `direct`; it owns a work directory until close().
+  const git = deps.direct ? undefined : GitSource.fromConfig(config, logger);
+  const direct = deps.direct ?? git;
+  const source = buildSource(config, { storage, logger, metrics, direct, verify: deps.verify });
 
   let shuttingDown = false;
   let readyCache: { at: number; ok: boolean } | undefined;
@@ -177,6 +181,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       await Promise.race([Promise.all([drained, source.drain()]), grace]);
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
+      await git?.close();
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

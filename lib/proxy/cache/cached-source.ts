@@ -8,6 +8,7 @@ import { ProxyError, isNotFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
 import { isCanonicalVersion } from "../module/semver";
+import { isExactVersion } from "../module/version";
 import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import { parseInfo, parseList } from "../sources/upstream";
@@ -88,7 +89,7 @@ export class CachedSource implements ModuleSource {
   }
 
   info(path: string, query: string): Promise<ModuleInfo> {
-    if (isCanonicalVersion(query)) {
+    if (isExactVersion(path, query)) {
       return this.immutable(
         "info",
         storageKeys.info(path, query),

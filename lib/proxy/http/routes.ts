@@ -1,8 +1,7 @@
 import { invalid, notFound } from "../errors";
 import { unescapePath, unescapeVersion } from "../module/escape";
 import { checkPath } from "../module/path";
-import { checkCanonicalVersion, checkQuery } from "../module/version";
-import { isCanonicalVersion } from "../module/semver";
+import { checkCanonicalVersion, checkQuery, isExactVersion } from "../module/version";
 
 /** What a request asks for, after validation. Paths and versions are unescaped. */
 export type Route =
@@ -80,10 +79,7 @@ export function parseRoute(target: string): Route {
   }
   const version = unescapeVersion(decode(file.slice(0, dot), "version"));
   if (ext === "info") {
-    if (isCanonicalVersion(version)) {
-      checkCanonicalVersion(path, version);
-      return { kind: "info", path, query: version, canonical: true };
-    }
+    if (isExactVersion(path, version)) return { kind: "info", path, query: version, canonical: true };
     checkQuery(version);
     return { kind: "info", path, query: version, canonical: false };
   }

@@ -37,7 +37,10 @@ async function sha256Hex(content: Readable | Buffer): Promise<string> {
 
 /** Go's Hash1 over a list of files. */
 export async function hash1(files: readonly HashFile[]): Promise<string> {
-  const named = files.map((f) => ({ file: f, name: Buffer.isBuffer(f.name) ? f.name : Buffer.from(f.name, "utf8") }));
+  const named = files.map((f) => ({
+    file: f,
+    name: Buffer.isBuffer(f.name) ? f.name : Buffer.from(f.name, "utf8"),
+  }));
   named.sort((a, b) => Buffer.compare(a.name, b.name));
   const summary = createHash("sha256");
   for (const { file, name } of named) {

@@ -83,3 +83,18 @@ export function checkQuery(query: string): void {
   if (problem) throw bad(`not a valid version element (${problem})`);
   if (query.includes("!")) throw bad("contains '!', which the GOPROXY protocol reserves for case escaping");
 }
+
+/**
+ * Whether `version` names exactly one version of the module at `path`: canonical, and of the
+ * major version the path allows. Anything else asked of `.info` is a query for the sources to
+ * resolve; for example `v3.0.0` of an unsuffixed path resolves to `v3.0.0+incompatible`.
+ */
+export function isExactVersion(path: string, version: string): boolean {
+  if (!isCanonicalVersion(version)) return false;
+  try {
+    checkCanonicalVersion(path, version);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -30,6 +30,10 @@ describe("parseRoute", () => {
       { kind: "info", path: "example.test/m", query: "0123abcd", canonical: false },
     ],
     ["/gopkg.in/yaml.v3/@v/v3.0.1.mod", { kind: "mod", path: "gopkg.in/yaml.v3", version: "v3.0.1" }],
+    [
+      "/example.test/m/@v/v3.0.0.info",
+      { kind: "info", path: "example.test/m", query: "v3.0.0", canonical: false },
+    ],
     ["/sumdb/sum.golang.org/supported", { kind: "sumdb", rest: "sum.golang.org/supported" }],
     ["/healthz", { kind: "healthz" }],
   ])("%s", (target, route) => {

@@ -1,5 +1,10 @@
 import { ProxyError } from "../../../lib/proxy/errors";
-import { noDirectSource, offSource, PrivateRoutingSource, ProxyChainSource } from "../../../lib/proxy/sources/chain";
+import {
+  noDirectSource,
+  offSource,
+  PrivateRoutingSource,
+  ProxyChainSource,
+} from "../../../lib/proxy/sources/chain";
 import { FakeSource } from "../../support/fake-source";
 
 const M = "example.test/m";
@@ -54,7 +59,10 @@ describe("ProxyChainSource: the go command's , and | semantics", () => {
       { source: broken("proxy down"), fallBackOnError: true },
       { source: noDirectSource(), fallBackOnError: false, direct: true },
     ]);
-    await expect(chain.list(M)).rejects.toMatchObject({ kind: "not-found", message: expect.stringMatching(/no direct/) });
+    await expect(chain.list(M)).rejects.toMatchObject({
+      kind: "not-found",
+      message: expect.stringMatching(/no direct/),
+    });
   });
 
   it("refuses with off, and does not let a client fall through", async () => {

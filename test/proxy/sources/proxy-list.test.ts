@@ -16,7 +16,9 @@ describe("parseProxyList (the go command's GOPROXY syntax)", () => {
   });
 
   it("ends the list at direct or off, ignoring what follows", () => {
-    expect(parseProxyList("direct,https://a.example.test")).toEqual([{ kind: "direct", fallBackOnError: false }]);
+    expect(parseProxyList("direct,https://a.example.test")).toEqual([
+      { kind: "direct", fallBackOnError: false },
+    ]);
     expect(parseProxyList("https://a.example.test|off,https://b.example.test")).toEqual([
       { kind: "url", url: "https://a.example.test", fallBackOnError: true },
       { kind: "off" },

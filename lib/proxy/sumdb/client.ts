@@ -1,0 +1,504 @@
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import { request, type Dispatcher } from "undici";
+import { ProxyError } from "../errors";
+import { escapePath, escapeVersion } from "../module/escape";
+import type { ProxyListEntry } from "../sources/proxy-list";
+import type { Storage } from "../storage/storage";
+import type { SumdbConfig } from "./config";
+import { openNote, parseVerifierKey, type NoteVerifier } from "./note";
+import {
+  EMPTY_TREE_HASH,
+  HASH_SIZE,
+  parseRecord,
+  parseTree,
+  recordHash,
+  storedHashIndex,
+  tileHashReader,
+  tileRoot,
+  tilePath,
+  treeHash,
+  type Tile,
+  type TileReader,
+  type Tree,
+} from "./tlog";
+
+/**
+ * A client of one checksum database (what golang.org/x/mod/sumdb.Client does for the go command):
+ * every answer is authenticated before it is believed. Tree heads must carry a valid signature by
+ * the configured key; records must be included in the signed tree (checked through tiles, each
+ * tile checked against the tree); every tree must be consistent with the largest tree verified so
+ * far, which is kept in the storage (`sumdb/<name>/latest`) so a restart or another replica cannot
+ * be shown a forked log. A database caught presenting an inconsistent log is refused with a
+ * "security" error.
+ *
+ * Storage layout under `sumdb/<name>/`: `latest` (signed note of the largest verified tree),
+ * `lookup/<escaped path>@<escaped version>` (verified lookup answers, immutable), `tile/...`
+ * (authenticated full tiles, immutable). Partial tiles are kept in memory for a short while.
+ */
+
+export interface SumdbClientOptions {
+  readonly config: SumdbConfig;
+  readonly storage: Storage;
+  /**
+   * The upstream GOPROXY list: without a URL in GOSUMDB, the database is reached through the first
+   * proxy whose `/sumdb/<name>/supported` answers 200 (404/410 moves on, as the go command does),
+   * else directly at `https://<name>`.
+   * @default [] (direct)
+   */
+  readonly proxyList?: readonly ProxyListEntry[];
+  /** Milliseconds a request to the database may take. @default 30000 */
+  readonly timeoutMs?: number;
+  /** @default undici's global dispatcher */
+  readonly dispatcher?: Dispatcher;
+  readonly logger?: Logger;
+  /** Milliseconds partial tiles and the `latest` answer are reused. @default 60000 */
+  readonly shortTtlMs?: number;
+  /** Tile height the database serves. @default 8 (every Go checksum database) */
+  readonly tileHeight?: number;
+}
+
+/** The go.sum lines a database holds for one module version. */
+export interface SumdbLookup {
+  /** Record number in the log. */
+  readonly id: number;
+  /** `h1:` hash of the module zip, if the record has it. */
+  readonly zipHash: string | undefined;
+  /** `h1:` hash of the go.mod file, if the record has it. */
+  readonly modHash: string | undefined;
+  /** The verified answer, byte for byte, as `/lookup/` serves it. */
+  readonly raw: Buffer;
+}
+
+/** A raw answer of the database, with how long it may be cached. */
+export interface SumdbAnswer {
+  readonly body: Buffer;
+  /** True when the data can never change (full tiles, lookups). */
+  readonly immutable: boolean;
+}
+
+const MAX_ANSWER_BYTES = 1024 * 1024;
+const PROBE_TTL_MS = 10 * 60_000;
+
+function upstreamError(message: string, cause?: unknown): ProxyError {
+  return new ProxyError("upstream", message, { cause });
+}
+
+/** An HTTP status from the database other than 200: 404/410 mean "no such record/tile". */
+class StatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readAll(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      body.destroy();
+      throw upstreamError(`${what}: answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readStored(storage: Storage, key: string): Promise<Buffer | undefined> {
+  const obj = await storage.get(key);
+  if (!obj) return undefined;
+  return readAll(obj.body, 16 * MAX_ANSWER_BYTES, `stored ${key}`);
+}
+
+export class SumdbClient {
+  readonly name: string;
+  private readonly verifier: NoteVerifier;
+  private readonly storage: Storage;
+  private readonly timeoutMs: number;
+  private readonly shortTtlMs: number;
+  private readonly height: number;
+  private readonly prefix: string;
+
+  private latest: Tree = { n: 0, hash: EMPTY_TREE_HASH };
+  private latestMsg: Buffer = Buffer.alloc(0);
+  private loaded: Promise<void> | undefined;
+  /** Serialises tree merges so two answers never race to install a latest tree. */
+  private mergeChain: Promise<unknown> = Promise.resolve();
+  private base: { url: string; until: number } | undefined;
+  private readonly inflight = new Map<string, Promise<Buffer>>();
+  private readonly shortCache = new Map<string, { body: Buffer; until: number }>();
+
+  constructor(private readonly options: SumdbClientOptions) {
+    this.verifier = parseVerifierKey(options.config.key);
+    this.name = this.verifier.name;
+    this.storage = options.storage;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.shortTtlMs = options.shortTtlMs ?? 60_000;
+    this.height = options.tileHeight ?? 8;
+    this.prefix = `sumdb/${this.name}/`;
+  }
+
+  /** The largest tree verified so far (after loading the stored one). */
+  async verifiedTree(): Promise<Tree> {
+    await this.load();
+    return this.latest;
+  }
+
+  /**
+   * Looks up a module version and returns its verified hashes. Throws ProxyError "not-found"
+   * when the database has no record of it, "security" when the database misbehaves, "upstream"
+   * when it cannot be reached or answers garbage.
+   */
+  async lookup(path: string, version: string): Promise<SumdbLookup> {
+    const epath = escapePath(path);
+    const evers = escapeVersion(version);
+    const raw = await this.lookupRaw(`${epath}@${evers}`);
+    const { id, text } = parseRecord(raw);
+    let zipHash: string | undefined;
+    let modHash: string | undefined;
+    for (const line of text.toString("utf8").split("\n")) {
+      const f = line.split(" ");
+      if (f.length !== 3 || f[0] !== path) continue;
+      if (f[1] === version && f[2].startsWith("h1:")) zipHash ??= f[2];
+      if (f[1] === `${version}/go.mod` && f[2].startsWith("h1:")) modHash ??= f[2];
+    }
+    return { id, zipHash, modHash, raw };
+  }
+
+  /**
+   * The verified `/lookup/<escaped path>@<escaped version>` answer, from the storage or fetched,
+   * verified (signed tree, record inclusion, consistency) and stored.
+   */
+  async lookupRaw(escapedModVer: string): Promise<Buffer> {
+    await this.load();
+    const key = `${this.prefix}lookup/${escapedModVer}`;
+    return this.once(key, async () => {
+      const stored = await readStored(this.storage, key);
+      const data = stored ?? (await this.readRemote(`/lookup/${escapedModVer}`, `lookup ${escapedModVer}`));
+      await this.verifyLookup(data, escapedModVer);
+      if (!stored) await this.storage.put(key, data, { ifNoneMatch: true });
+      return data;
+    });
+  }
+
+  private async verifyLookup(data: Buffer, what: string): Promise<void> {
+    let parsed: ReturnType<typeof parseRecord>;
+    try {
+      parsed = parseRecord(data);
+    } catch (err) {
+      throw upstreamError(`${this.name} lookup ${what}: ${(err as Error).message}`, err);
+    }
+    await this.mergeLatest(parsed.rest);
+    const tree = this.latest;
+    if (parsed.id < 0 || parsed.id >= tree.n) {
+      throw upstreamError(
+        `${this.name} lookup ${what}: cannot validate record ${parsed.id} in tree of size ${tree.n}`,
+      );
+    }
+    const [h] = await this.hashReader(tree)([storedHashIndex(0, parsed.id)]).catch((err: unknown) => {
+      throw this.tileFailure(`lookup ${what}`, err);
+    });
+    if (!h.equals(recordHash(parsed.text))) {
+      throw new ProxyError(
+        "security",
+        `${this.name} lookup ${what}: cannot authenticate record data in server response (record ${parsed.id})`,
+      );
+    }
+  }
+
+  /**
+   * The database's current signed tree head, verified against the key and checked for
+   * consistency with the largest verified tree. Reused for `shortTtlMs`.
+   */
+  async fetchLatest(): Promise<Buffer> {
+    await this.load();
+    const cached = this.shortCache.get("latest");
+    if (cached && cached.until > Date.now()) return cached.body;
+    return this.once("latest", async () => {
+      const msg = await this.readRemote("/latest", "latest");
+      await this.mergeLatest(msg);
+      this.shortCache.set("latest", { body: msg, until: Date.now() + this.shortTtlMs });
+      return msg;
+    });
+  }
+
+  /**
+   * A tile for the /sumdb proxy. Full tiles are authenticated against the verified tree when it
+   * covers them and then kept for good; partial tiles and data tiles are relayed and kept briefly
+   * (the go command behind us authenticates them itself).
+   */
+  async fetchTile(tile: Tile): Promise<SumdbAnswer> {
+    await this.load();
+    const full = tile.w === 2 ** tile.h;
+    if (full && tile.l >= 0 && tile.h === this.height) {
+      const stored = await readStored(this.storage, this.tileKey(tile));
+      if (stored) return { body: stored, immutable: true };
+    }
+    const short = this.shortCache.get(tilePath(tile));
+    if (short && short.until > Date.now()) return { body: short.body, immutable: false };
+
+    const data = await this.readTileRemote(tile);
+    if (full && tile.l >= 0 && tile.h === this.height) {
+      let verdict = await this.authenticateFullTile(tile, data);
+      if (verdict === "unknown") {
+        // Our verified tree may be older than the client's: catch up once, then judge.
+        await this.fetchLatest().catch(() => undefined);
+        verdict = await this.authenticateFullTile(tile, data);
+      }
+      if (verdict === "bad") {
+        throw new ProxyError(
+          "security",
+          `${this.name}: ${tilePath(tile)} from the database does not match its verified tree`,
+        );
+      }
+      if (verdict === "ok") {
+        await this.storage.put(this.tileKey(tile), data, { ifNoneMatch: true });
+        return { body: data, immutable: true };
+      }
+    }
+    // Partial and data tiles, and full tiles beyond the verified tree: relayed, kept briefly.
+    this.rememberShort(tilePath(tile), data);
+    return { body: data, immutable: false };
+  }
+
+  /** Whether a full tile's content hashes to its root as recorded in the verified tree. */
+  private async authenticateFullTile(tile: Tile, data: Buffer): Promise<"ok" | "bad" | "unknown"> {
+    const level = (tile.l + 1) * tile.h;
+    const tree = this.latest;
+    if (data.length !== tile.w * HASH_SIZE) return "bad";
+    // The tile's root is a complete subtree only once the tree holds all its records.
+    if ((tile.n + 1) * 2 ** level > tree.n) return "unknown";
+    let root: Buffer;
+    try {
+      [root] = await this.hashReader(tree)([storedHashIndex(level, tile.n)]);
+    } catch {
+      return "unknown";
+    }
+    return root.equals(tileRoot(data)) ? "ok" : "bad";
+  }
+
+  // ---- the tree head ----
+
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      const key = `${this.prefix}latest`;
+      const stored = await readStored(this.storage, key);
+      if (!stored || stored.length === 0) return;
+      await this.mergeLatest(stored, false).catch((err: unknown) => {
+        throw new ProxyError(
+          "security",
+          `${this.name}: the verified tree head kept in storage (${key}) does not verify with the configured key: ` +
+            `${(err as Error).message}\nIf GOSUMDB's key was changed on purpose, delete that object.`,
+          { cause: err },
+        );
+      });
+    })().catch((err: unknown) => {
+      this.loaded = undefined;
+      throw err;
+    });
+    return this.loaded;
+  }
+
+  private mergeLatest(msg: Buffer, persist = true): Promise<void> {
+    const run = this.mergeChain.then(() => this.mergeLatestNow(msg, persist));
+    this.mergeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async mergeLatestNow(msg: Buffer, persist: boolean): Promise<void> {
+    let tree: Tree;
+    try {
+      const note = openNote(msg, [this.verifier]);
+      tree = parseTree(note.text);
+    } catch (err) {
+      throw new ProxyError(
+        "security",
+        `${this.name}: reading tree note: ${(err as Error).message} (is the GOSUMDB key right?)\nnote:\n${msg.toString("utf8")}`,
+        { cause: err },
+      );
+    }
+    if (tree.n <= this.latest.n) {
+      await this.checkTrees(tree, msg, this.latest, this.latestMsg);
+      return;
+    }
+    await this.checkTrees(this.latest, this.latestMsg, tree, msg);
+    this.latest = tree;
+    this.latestMsg = msg;
+    if (persist) await this.persistLatest(msg);
+  }
+
+  /** Keeps the largest verified tree in the storage, so restarts and replicas share it. */
+  private async persistLatest(msg: Buffer): Promise<void> {
+    const key = `${this.prefix}latest`;
+    const stored = await readStored(this.storage, key);
+    if (stored && stored.length > 0 && !stored.equals(msg)) {
+      // Another replica may have stored a larger tree meanwhile: merge it (which also checks it).
+      const other = parseTree(openNote(stored, [this.verifier]).text);
+      if (other.n > this.latest.n) {
+        await this.checkTrees(this.latest, this.latestMsg, other, stored);
+        this.latest = other;
+        this.latestMsg = stored;
+        return;
+      }
+      if (other.n === this.latest.n) return;
+    }
+    await this.storage.put(key, msg);
+  }
+
+  /** Checks that `older` is a prefix of `newer`, using hashes from `newer`'s tiles. */
+  private async checkTrees(older: Tree, olderMsg: Buffer, newer: Tree, newerMsg: Buffer): Promise<void> {
+    let h: Buffer;
+    try {
+      h = await treeHash(older.n, this.hashReader(newer));
+    } catch (err) {
+      const what = older.n === newer.n ? `tree#${older.n}` : `tree#${older.n} against tree#${newer.n}`;
+      throw this.tileFailure(`checking ${what}`, err);
+    }
+    if (h.equals(older.hash)) return;
+    const indent = (b: Buffer): string => b.toString("utf8").replace(/\n/g, "\n\t");
+    const message =
+      `SECURITY ERROR\n${this.name}: go.sum database server misbehavior detected!\n\n` +
+      `old database:\n\t${indent(olderMsg)}\nnew database:\n\t${indent(newerMsg)}\n` +
+      `proof of misbehavior: tree#${older.n} hashes to ${h.toString("base64")} in the new database, ` +
+      `not ${older.hash.toString("base64")}`;
+    this.options.logger?.error(
+      { event: "sumdb_misbehavior", sumdb: this.name, oldSize: older.n, newSize: newer.n },
+      message,
+    );
+    throw new ProxyError("security", message);
+  }
+
+  private tileFailure(what: string, err: unknown): ProxyError {
+    if (err instanceof ProxyError) return err;
+    const message = (err as Error).message;
+    const kind = /inconsistent/.test(message) ? "security" : "upstream";
+    return new ProxyError(kind, `${this.name}: ${what}: ${message}`, { cause: err });
+  }
+
+  // ---- tiles ----
+
+  private hashReader(tree: Tree): ReturnType<typeof tileHashReader> {
+    const reader: TileReader = {
+      height: this.height,
+      readTiles: (tiles) => Promise.all(tiles.map((t) => this.readTile(t))),
+      saveTiles: async (tiles, data) => {
+        await Promise.all(
+          tiles.map(async (t, i) => {
+            if (t.w === 2 ** t.h) await this.storage.put(this.tileKey(t), data[i], { ifNoneMatch: true });
+            else this.rememberShort(tilePath(t), data[i]);
+          }),
+        );
+      },
+    };
+    return tileHashReader(tree, reader);
+  }
+
+  private tileKey(tile: Tile): string {
+    return `${this.prefix}${tilePath(tile)}`;
+  }
+
+  /** Tile data for verification: cached full tile (or a prefix of it), else the network. */
+  private async readTile(tile: Tile): Promise<Buffer> {
+    const fullTile: Tile = { ...tile, w: 2 ** tile.h };
+    const stored = await readStored(this.storage, this.tileKey(fullTile));
+    if (stored) return stored.subarray(0, tile.w * HASH_SIZE);
+    const short = this.shortCache.get(tilePath(tile));
+    if (short && short.until > Date.now()) return short.body;
+    return this.readTileRemote(tile);
+  }
+
+  private readTileRemote(tile: Tile): Promise<Buffer> {
+    const path = tilePath(tile);
+    return this.once(`remote:${path}`, async () => {
+      try {
+        return await this.readRemote(`/${path}`, path);
+      } catch (err) {
+        if (tile.w === 2 ** tile.h || !(err instanceof ProxyError && err.kind === "not-found")) throw err;
+        // A database may have dropped partial tiles it has since completed: take the full one's prefix.
+        const full = await this.readRemote(`/${tilePath({ ...tile, w: 2 ** tile.h })}`, path);
+        return full.subarray(0, tile.w * HASH_SIZE);
+      }
+    });
+  }
+
+  private rememberShort(key: string, body: Buffer): void {
+    const now = Date.now();
+    if (this.shortCache.size > 1000) {
+      for (const [k, v] of this.shortCache) if (v.until <= now) this.shortCache.delete(k);
+      if (this.shortCache.size > 1000) this.shortCache.clear();
+    }
+    this.shortCache.set(key, { body, until: now + this.shortTtlMs });
+  }
+
+  // ---- HTTP ----
+
+  private once(key: string, work: () => Promise<Buffer>): Promise<Buffer> {
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = work().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** GET `<base><path>`: ProxyError "not-found" for 404/410, "upstream" for anything else that fails. */
+  private async readRemote(path: string, what: string): Promise<Buffer> {
+    const base = await this.resolveBase();
+    try {
+      return await this.get(`${base}${path}`);
+    } catch (err) {
+      if (err instanceof StatusError && (err.status === 404 || err.status === 410)) {
+        throw new ProxyError("not-found", `${this.name} ${what}: ${err.message}`);
+      }
+      throw upstreamError(`${this.name} ${what}: ${(err as Error).message}`, err);
+    }
+  }
+
+  private async get(url: string): Promise<Buffer> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const res = await request(url, {
+      method: "GET",
+      signal,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      headers: { "user-agent": "gomirror (checksum database client)" },
+      ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+    });
+    const body = await readAll(res.body, MAX_ANSWER_BYTES, url);
+    if (res.statusCode !== 200) {
+      const detail = body.toString("utf8").slice(0, 200).trim();
+      throw new StatusError(
+        res.statusCode,
+        `reading ${url}: ${res.statusCode}${detail ? `\n\tserver response: ${detail}` : ""}`,
+      );
+    }
+    return body;
+  }
+
+  /** Where the database is reached: GOSUMDB's URL, a proxy that supports it, or https://<name>. */
+  private async resolveBase(): Promise<string> {
+    if (this.options.config.url) return this.options.config.url;
+    if (this.base && this.base.until > Date.now()) return this.base.url;
+    let url = `https://${this.name}`;
+    for (const entry of this.options.proxyList ?? []) {
+      if (entry.kind !== "url") break; // direct and off: go to the database itself
+      if (!/^https?:/.test(entry.url)) continue;
+      const candidate = `${entry.url}/sumdb/${this.name}`;
+      try {
+        await this.get(`${candidate}/supported`);
+        url = candidate;
+        break;
+      } catch (err) {
+        const notThere = err instanceof StatusError && (err.status === 404 || err.status === 410);
+        if (!notThere && !entry.fallBackOnError) {
+          throw upstreamError(`${this.name}: probing ${candidate}/supported: ${(err as Error).message}`, err);
+        }
+      }
+    }
+    this.base = { url, until: Date.now() + PROBE_TTL_MS };
+    return url;
+  }
+}

@@ -1,0 +1,216 @@
+import { spawn } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A git smart-HTTP server for tests, on 127.0.0.1: `git http-backend` run as a CGI program
+ * (spawned without a shell) for every request under a project root, plus a responder for
+ * `?go-get=1` that answers go-import meta tags for vanity paths. It records every request
+ * (method, path, query, whether credentials came along) so tests can prove that a request
+ * never happened, and can require a Basic-auth token.
+ *
+ * It also accepts absolute-form request targets (`GET http://vanity.test/x?go-get=1`), so the
+ * go command can reach a made-up host through `HTTP_PROXY` pointed at this server.
+ */
+
+export interface GitServerOptions {
+  /** Directory holding the bare repositories (`<root>/hello.git`, `<root>/group/sub/proj.git`). */
+  readonly projectRoot: string;
+  /**
+   * When set, every request must carry `Authorization: Basic base64(user:token)` with this
+   * password (any user name), else 401 with a `WWW-Authenticate` challenge.
+   * @default no authentication
+   */
+  readonly token?: string;
+  /**
+   * go-import answers: for a request `/path?go-get=1`, the first entry whose `prefix` (without its
+   * host) equals `/path` or is a path prefix of it is answered as
+   * `<meta name="go-import" content="prefix git repoURL[ subdir]">`.
+   * @default none (go-get requests get 404)
+   */
+  readonly goImports?: readonly GoImport[];
+}
+
+export interface GoImport {
+  readonly prefix: string;
+  readonly repoURL: string;
+  readonly subdir?: string;
+  /** Extra go-import tags served on the same page (to test ambiguity handling). */
+  readonly extra?: readonly string[];
+}
+
+export interface GitServerRequest {
+  readonly method: string;
+  /** Host the client addressed (the Host header or the absolute-form target's host). */
+  readonly host: string;
+  readonly path: string;
+  readonly query: string;
+  /** Whether an Authorization header came with the request (its value is never recorded). */
+  readonly authorized: boolean;
+  readonly status: number;
+}
+
+export interface GitServer {
+  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  readonly url: string;
+  readonly port: number;
+  readonly requests: readonly GitServerRequest[];
+  resetRequests(): void;
+  close(): Promise<void>;
+}
+
+export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
+  const requests: GitServerRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const target = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    const record = (status: number): void => {
+      requests.push({
+        method: req.method ?? "GET",
+        host: target.host,
+        path: decodeURIComponent(target.pathname),
+        query: target.search.replace(/^\?/, ""),
+        authorized: req.headers.authorization !== undefined,
+        status,
+      });
+    };
+    if (options.token !== undefined && !hasToken(req.headers.authorization, options.token)) {
+      record(401);
+      req.resume();
+      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"', "Content-Type": "text/plain" });
+      res.end("authentication required\n");
+      return;
+    }
+    if (target.searchParams.get("go-get") === "1") {
+      const status = answerGoGet(options.goImports ?? [], target, res);
+      record(status);
+      return;
+    }
+    runBackend(options.projectRoot, req, res, target, record);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get requests() {
+      return [...requests];
+    },
+    resetRequests() {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function hasToken(header: string | undefined, token: string): boolean {
+  const m = header && /^Basic\s+(\S+)$/i.exec(header);
+  if (!m) return false;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  return decoded.slice(decoded.indexOf(":") + 1) === token;
+}
+
+function answerGoGet(imports: readonly GoImport[], target: URL, res: http.ServerResponse): number {
+  // Matched on the path alone: the request may name the made-up host (through HTTP_PROXY) or
+  // this server's own address (after a rewrite).
+  const requested = target.pathname.replace(/\/$/, "");
+  const found = imports.find((i) => {
+    const prefixPath = i.prefix.slice(i.prefix.indexOf("/"));
+    return requested === prefixPath || requested.startsWith(`${prefixPath}/`);
+  });
+  if (!found) {
+    res.writeHead(404, { "Content-Type": "text/plain" });
+    res.end("no go-import here\n");
+    return 404;
+  }
+  const content = [found.prefix, "git", found.repoURL, ...(found.subdir ? [found.subdir] : [])].join(" ");
+  const tags = [content, ...(found.extra ?? [])]
+    .map((c) => `<meta name="go-import" content="${c}">`)
+    .join("\n");
+  res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+  res.end(`<!DOCTYPE html>\n<html><head>\n${tags}\n</head><body>go get ${found.prefix}</body></html>\n`);
+  return 200;
+}
+
+/** Runs `git http-backend` as a CGI program for one request and relays its answer. */
+function runBackend(
+  projectRoot: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: URL,
+  record: (status: number) => void,
+): void {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    GIT_PROJECT_ROOT: projectRoot,
+    GIT_HTTP_EXPORT_ALL: "1",
+    // The repositories belong to whoever built them; the backend must not refuse them.
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "safe.directory",
+    GIT_CONFIG_VALUE_0: "*",
+    GIT_CONFIG_NOSYSTEM: "1",
+    HOME: projectRoot,
+    GATEWAY_INTERFACE: "CGI/1.1",
+    SERVER_PROTOCOL: "HTTP/1.1",
+    REQUEST_METHOD: req.method ?? "GET",
+    PATH_INFO: decodeURIComponent(target.pathname),
+    QUERY_STRING: target.search.replace(/^\?/, ""),
+    CONTENT_TYPE: req.headers["content-type"] ?? "",
+    REMOTE_ADDR: "127.0.0.1",
+    REMOTE_USER: req.headers.authorization ? "git" : "",
+  };
+  if (req.headers["content-length"]) env.CONTENT_LENGTH = req.headers["content-length"];
+  if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = String(req.headers["content-encoding"]);
+  if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
+
+  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  req.pipe(child.stdin);
+  child.stdin.on("error", () => undefined);
+  let head = Buffer.alloc(0);
+  let headerDone = false;
+  let status = 200;
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (headerDone) {
+      res.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const sep = findHeaderEnd(head);
+    if (!sep) return;
+    headerDone = true;
+    const headers: Record<string, string> = {};
+    for (const line of head.subarray(0, sep.at).toString("latin1").split(/\r?\n/)) {
+      const i = line.indexOf(":");
+      if (i <= 0) continue;
+      const name = line.slice(0, i).trim();
+      const value = line.slice(i + 1).trim();
+      if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
+      else headers[name] = value;
+    }
+    res.writeHead(status, headers);
+    record(status);
+    res.write(head.subarray(sep.at + sep.length));
+  });
+  const stderr: Buffer[] = [];
+  child.stderr.on("data", (c: Buffer) => stderr.push(c));
+  child.on("close", (code) => {
+    if (!headerDone) {
+      record(500);
+      res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(`git http-backend failed (${code}): ${Buffer.concat(stderr).toString()}`);
+      return;
+    }
+    res.end();
+  });
+}
+
+function findHeaderEnd(buf: Buffer): { at: number; length: number } | undefined {
+  const crlf = buf.indexOf("\r\n\r\n");
+  const lf = buf.indexOf("\n\n");
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { at: crlf, length: 4 };
+  if (lf >= 0) return { at: lf, length: 2 };
+  return undefined;
+}
