@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { request } from "node:http";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
 import { startProxy } from "../lib/proxy/server";
 
@@ -7,7 +6,6 @@ const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
 
 Usage:
   gomirror [serve] [flags]     start the proxy
-  gomirror healthcheck         exit 0 when the proxy on GOMIRROR_LISTEN answers /healthz
   gomirror --help              this text
 
 Point the go command at it:
@@ -42,23 +40,6 @@ async function serve(argv: string[]): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-/** For the image's HEALTHCHECK: the image has node but no curl. */
-function healthcheck(): Promise<void> {
-  const config = loadConfig({ env: process.env, argv: [] });
-  const host =
-    config.listen.host === "0.0.0.0" || config.listen.host === "" ? "127.0.0.1" : config.listen.host;
-  return new Promise((resolve) => {
-    const req = request({ host, port: config.listen.port, path: "/healthz", timeout: 3000 }, (res) => {
-      res.resume();
-      process.exit(res.statusCode === 200 ? 0 : 1);
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (err) => fail(`healthcheck: ${err.message}`, 1));
-    req.end();
-    resolve();
-  });
-}
-
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);
@@ -68,8 +49,6 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
-    case "healthcheck":
-      return healthcheck();
     default:
       fail(`unknown command ${JSON.stringify(command)}; see gomirror --help`);
   }

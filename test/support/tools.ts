@@ -11,7 +11,11 @@ const GO_CANDIDATES = [process.env.GOMIRROR_TEST_GO, "/usr/lib/go-1.23/bin/go", 
 
 function versionOf(bin: string, args: string[]): string | undefined {
   try {
-    return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000 });
+    return execFileSync(bin, args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 20_000,
+    });
   } catch {
     return undefined;
   }
