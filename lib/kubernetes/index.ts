@@ -1,0 +1,26 @@
+// The cdktf Kubernetes construct's public surface. Internal helpers (validation, labels, the
+// image's port and paths) stay unexported so the package root can re-export this file whole.
+export { GoMirrorKubernetes } from "./go-mirror";
+export type {
+  AutoscalingOptions,
+  GoMirrorKubernetesProps,
+  PodDisruptionBudgetOptions,
+  ResourceQuantities,
+  ResourceRequirements,
+  ServiceOptions,
+  TopologySpreadOptions,
+} from "./props";
+export { GoMirrorStorage } from "./storage";
+export type {
+  PersistentVolumeAccessMode,
+  PersistentVolumeClaimStorageOptions,
+  S3CredentialsSecret,
+  S3CompatibleStorageOptions,
+} from "./storage";
+export type { LogLevel, ProxySettings } from "./proxy-settings";
+export type { GitCredentialsOptions } from "./git-credentials";
+export type { EgressTarget, NetworkPolicyOptions } from "./network-policy";
+export type { IngressOptions } from "./ingress";
+export { goMirrorAlertRules } from "./monitoring";
+export type { AlertRule, MonitoringOptions, PrometheusAlertThresholds } from "./monitoring";
+export { GoMirrorKubernetesPropsError } from "./validation";
