@@ -6,7 +6,7 @@
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { App, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { GoMirrorKubernetes, GoMirrorStorage } from "gomirror";
+import { GoMirrorKubernetes, GoMirrorStorage } from "gomirror/kubernetes";
 
 class OnPremMirrorStack extends TerraformStack {
   constructor(scope: Construct, id: string) {

@@ -28,7 +28,7 @@ describe("examples/onprem-kubernetes is set up as a user's cdktf app", () => {
 
   test("imports the construct by package name, never by a path into lib/", () => {
     const main = readFileSync(path.join(EXAMPLE, "main.ts"), "utf8");
-    expect(main).toMatch(/from "gomirror";/);
+    expect(main).toMatch(/from "gomirror\/kubernetes";/);
     expect(main).not.toMatch(/from "\.\.?\//);
     const pkg = JSON.parse(readFileSync(path.join(EXAMPLE, "package.json"), "utf8"));
     expect(pkg.dependencies.gomirror).toBe("file:../..");

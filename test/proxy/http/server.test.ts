@@ -207,12 +207,13 @@ describe("gomirror over HTTP", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
   });
 
-  it("never asks an upstream for a GOPRIVATE path", async () => {
+  it("never asks an upstream for a GOPRIVATE path: it goes to the git source", async () => {
     await proxy.close();
     proxy = await start({ GOPRIVATE: "example.test/!upper,example.test/Upper" });
     const res = await get("/example.test/!upper/m/@v/list");
-    expect(res.status).toBe(404);
-    expect(await res.text()).toMatch(/no direct \(git\) source is configured/);
+    // The git source looks for the repository at example.test itself, which does not exist.
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/^https:\/\/example\.test\/Upper\/m: request failed/);
     expect(upstream.requests).toEqual([]);
   });
 

@@ -1,0 +1,206 @@
+import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as sns from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+
+/** The metrics a mirror exposes; `GoMirror` implements it. */
+export interface GoMirrorMetrics {
+  /** Requests reaching the load balancer (Sum per period). */
+  metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Share of requests answered 5xx by the targets or the load balancer, in percent. */
+  metric5xxRate(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric;
+  /** 99th percentile of the targets' response time, in seconds. */
+  metricLatencyP99(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Targets failing the `/healthz` check (Maximum). */
+  metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Targets passing the `/healthz` check (Minimum). */
+  metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** The service's CPU use in percent of its reservation. */
+  metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** The service's memory use in percent of its reservation. */
+  metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Failed requests to upstream proxies and VCS hosts (from the proxy's logs). */
+  metricUpstreamErrors(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Downloads whose hash disagreed with the checksum database (from the proxy's logs). */
+  metricChecksumMismatches(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+}
+
+/** When the mirror's alarms fire. Every alarm sends to the alarm topic on ALARM and OK. */
+export interface GoMirrorAlarmThresholds {
+  /**
+   * 5xx answers as a percentage of requests, over 1-minute periods, 3 of 5 breaching.
+   *
+   * @default 5
+   */
+  readonly http5xxRatePercent?: number;
+
+  /**
+   * p99 target response time (time to the response's first byte) over 1-minute periods,
+   * 3 of 5 breaching. `.zip` answers stream, so this measures the wait, not the download.
+   *
+   * @default Duration.seconds(3)
+   */
+  readonly latencyP99?: Duration;
+
+  /**
+   * Unhealthy targets (Maximum over 1 minute), 2 of 3 breaching. At or above fires.
+   *
+   * @default 1
+   */
+  readonly unhealthyHosts?: number;
+
+  /**
+   * Service CPU utilisation percent over 5-minute periods, 2 of 3 breaching.
+   *
+   * @default 85
+   */
+  readonly cpuUtilizationPercent?: number;
+
+  /**
+   * Service memory utilisation percent over 5-minute periods, 2 of 3 breaching.
+   *
+   * @default 85
+   */
+  readonly memoryUtilizationPercent?: number;
+
+  /**
+   * Upstream failures per 5 minutes, 2 of 3 breaching. At or above fires.
+   *
+   * @default 10
+   */
+  readonly upstreamErrorsPer5Minutes?: number;
+
+  /**
+   * Checksum mismatches per 5 minutes; one period suffices, as a mismatch means an upstream
+   * served content that differs from what the checksum database recorded. At or above fires.
+   *
+   * @default 1
+   */
+  readonly checksumMismatchesPer5Minutes?: number;
+}
+
+export interface GoMirrorAlarmsProps {
+  /** Where the metrics come from. */
+  readonly metrics: GoMirrorMetrics;
+  /** The topic that receives ALARM and OK notifications. */
+  readonly topic: sns.ITopic;
+  /**
+   * Alarm thresholds.
+   *
+   * @default - each threshold's own default
+   */
+  readonly thresholds?: GoMirrorAlarmThresholds;
+}
+
+/** The mirror's CloudWatch alarms, all notifying one SNS topic. */
+export class GoMirrorAlarms extends Construct {
+  public readonly http5xxRate: cloudwatch.Alarm;
+  public readonly latencyP99: cloudwatch.Alarm;
+  public readonly unhealthyHosts: cloudwatch.Alarm;
+  public readonly cpuUtilization: cloudwatch.Alarm;
+  public readonly memoryUtilization: cloudwatch.Alarm;
+  public readonly upstreamErrors: cloudwatch.Alarm;
+  public readonly checksumMismatches: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: GoMirrorAlarmsProps) {
+    super(scope, id);
+    const t = props.thresholds ?? {};
+    const m = props.metrics;
+    const minute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
+    const action = new actions.SnsAction(props.topic);
+    const alarm = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      shape: { evaluationPeriods: number; datapointsToAlarm: number; atOrAbove?: boolean },
+    ): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold,
+        evaluationPeriods: shape.evaluationPeriods,
+        datapointsToAlarm: shape.datapointsToAlarm,
+        comparisonOperator: shape.atOrAbove
+          ? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+          : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      return created;
+    };
+
+    const rate = t.http5xxRatePercent ?? 5;
+    this.http5xxRate = alarm(
+      "Http5xxRate",
+      m.metric5xxRate({ period: minute }),
+      rate,
+      `gomirror: more than ${rate}% of requests answered 5xx`,
+      { evaluationPeriods: 5, datapointsToAlarm: 3 },
+    );
+    const p99 = t.latencyP99 ?? Duration.seconds(3);
+    this.latencyP99 = alarm(
+      "LatencyP99",
+      m.metricLatencyP99({ period: minute }),
+      p99.toSeconds({ integral: false }),
+      `gomirror: p99 response time above ${p99.toHumanString()}`,
+      { evaluationPeriods: 5, datapointsToAlarm: 3 },
+    );
+    const unhealthy = t.unhealthyHosts ?? 1;
+    this.unhealthyHosts = alarm(
+      "UnhealthyHosts",
+      m.metricUnhealthyHosts({ period: minute }),
+      unhealthy,
+      `gomirror: ${unhealthy} or more tasks failing /healthz`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2, atOrAbove: true },
+    );
+    const cpu = t.cpuUtilizationPercent ?? 85;
+    this.cpuUtilization = alarm(
+      "CpuUtilization",
+      m.metricCpuUtilization({ period: fiveMinutes }),
+      cpu,
+      `gomirror: CPU above ${cpu}%`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
+    const memory = t.memoryUtilizationPercent ?? 85;
+    this.memoryUtilization = alarm(
+      "MemoryUtilization",
+      m.metricMemoryUtilization({ period: fiveMinutes }),
+      memory,
+      `gomirror: memory above ${memory}%`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
+    const upstream = t.upstreamErrorsPer5Minutes ?? 10;
+    this.upstreamErrors = alarm(
+      "UpstreamErrors",
+      m.metricUpstreamErrors({ period: fiveMinutes }),
+      upstream,
+      `gomirror: ${upstream} or more upstream failures in 5 minutes`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2, atOrAbove: true },
+    );
+    const mismatches = t.checksumMismatchesPer5Minutes ?? 1;
+    this.checksumMismatches = alarm(
+      "ChecksumMismatches",
+      m.metricChecksumMismatches({ period: fiveMinutes }),
+      mismatches,
+      `gomirror: ${mismatches} or more checksum mismatches against the checksum database`,
+      { evaluationPeriods: 1, datapointsToAlarm: 1, atOrAbove: true },
+    );
+  }
+
+  /** Every alarm, for dashboards and composite alarms. */
+  public all(): cloudwatch.Alarm[] {
+    return [
+      this.http5xxRate,
+      this.latencyP99,
+      this.unhealthyHosts,
+      this.cpuUtilization,
+      this.memoryUtilization,
+      this.upstreamErrors,
+      this.checksumMismatches,
+    ];
+  }
+}
