@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
-import type { ProxyConfig } from "./config";
+import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
 import { GitSource } from "./git/source";
 import { createLogger } from "./logger";
@@ -17,7 +17,7 @@ import {
 import type { ModuleSource } from "./sources/source";
 import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
 import { openStorage } from "./storage/open";
-import type { Storage } from "./storage/storage";
+import { canPresign, type PresigningStorage, type Storage } from "./storage/storage";
 
 /** Parts a caller may supply instead of the ones built from the configuration. */
 export interface ProxyDeps {
@@ -82,6 +82,15 @@ export function buildSource(
   });
 }
 
+/** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
+const REDIRECT_URL_SECONDS = 300;
+
+/** Redirect mode: a zip request is answered with a presigned URL of the stored object. */
+function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRedirector {
+  return async (path, version) =>
+    storage.presignedGetUrl(await source.storedZip(path, version), REDIRECT_URL_SECONDS);
+}
+
 const READINESS_PROBE_KEY = "gomirror-readiness-probe";
 const READINESS_CACHE_MS = 2000;
 
@@ -96,6 +105,13 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       forcePathStyle: config.s3.forcePathStyle,
       region: config.s3.region,
     });
+  let presigning: PresigningStorage | undefined;
+  if (config.zipRedirect && !deps.zipRedirect) {
+    if (!canPresign(storage)) {
+      throw new ConfigError("GOMIRROR_ZIP_REDIRECT=true needs a storage that can presign URLs (S3)");
+    }
+    presigning = storage;
+  }
   // The git source serves GONOPROXY paths and `direct`; it owns a work directory until close().
   const git = deps.direct ? undefined : GitSource.fromConfig(config, logger);
   const direct = deps.direct ?? git;
@@ -108,17 +124,14 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     const now = Date.now();
     if (readyCache && now - readyCache.at < READINESS_CACHE_MS) return readyCache.ok;
     // A listing, not a stat: on S3 a HEAD cannot tell a missing bucket from a missing key.
-    const ok = await storage
-      .list(READINESS_PROBE_KEY)
-      [Symbol.asyncIterator]()
-      .next()
-      .then(
-        () => true,
-        (err: unknown) => {
-          logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
-          return false;
-        },
-      );
+    const listing = storage.list(READINESS_PROBE_KEY)[Symbol.asyncIterator]();
+    const ok = await listing.next().then(
+      () => true,
+      (err: unknown) => {
+        logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
+        return false;
+      },
+    );
     readyCache = { at: now, ok };
     return ok;
   };
@@ -130,7 +143,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     ttlSeconds: config.cacheTtlSeconds,
     ready,
     sumdb: deps.sumdb,
-    zipRedirect: deps.zipRedirect,
+    zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
   });
 
   let active = 0;

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, type Readable, type Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
@@ -144,6 +145,23 @@ export class CachedSource implements ModuleSource {
       return { body: done.body, size: done.size };
     }
     return this.fillZip(key, path, version);
+  }
+
+  /**
+   * The storage key of a zip once it is completely stored, fetching it first when needed (the
+   * redirect mode hands clients a URL of the stored object instead of the bytes).
+   */
+  async storedZip(path: string, version: string): Promise<string> {
+    const key = storageKeys.zip(path, version);
+    if (await this.storage.stat(key)) return key;
+    const download = await this.zip(path, version);
+    download.body.resume();
+    await finished(download.body);
+    await this.zipFills.get(key);
+    if (!(await this.storage.stat(key))) {
+      throw new ProxyError("internal", `${path}@${version}: zip was not stored after download`);
+    }
+    return key;
   }
 
   /** Settles once every download and store running now has finished (graceful shutdown). */

@@ -50,6 +50,15 @@ export interface Storage {
   list(prefix: string): AsyncIterable<string>;
 }
 
+/** An optional capability: storages that can hand out a time-limited URL for direct download (S3). */
+export interface PresigningStorage extends Storage {
+  presignedGetUrl(key: string, expiresSeconds: number): Promise<string>;
+}
+
+export function canPresign(storage: Storage): storage is PresigningStorage {
+  return typeof (storage as Partial<PresigningStorage>).presignedGetUrl === "function";
+}
+
 const KEY_SEGMENT = /^[A-Za-z0-9._~!+@-]+$/;
 
 /**

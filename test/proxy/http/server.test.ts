@@ -236,6 +236,53 @@ describe("gomirror over HTTP", () => {
     );
   });
 
+  it("answers zips with a redirect to a presigned URL of the stored object in redirect mode", async () => {
+    await proxy.close();
+    const disk = new DiskStorage(path.join(work, "cache"));
+    const presigning = Object.assign(Object.create(disk) as DiskStorage, {
+      presignedGetUrl: async (key: string, seconds: number) =>
+        `https://bucket.example.test/${key}?expires=${seconds}`,
+    });
+    const config = loadConfig({
+      env: {
+        GOPROXY: upstream.url,
+        GOSUMDB: "off",
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: "s3://bucket/prefix",
+        GOMIRROR_ZIP_REDIRECT: "true",
+      },
+      argv: [],
+    });
+    proxy = await startProxy(config, {
+      logger: createLogger("silent"),
+      metrics: new ProxyMetrics(),
+      storage: presigning,
+    });
+    for (let i = 0; i < 2; i++) {
+      const res = await get("/example.test/!upper/m/@v/v1.0.0.zip", { redirect: "manual" });
+      expect(res.status).toBe(302);
+      expect(res.headers.get("location")).toBe(
+        "https://bucket.example.test/example.test/!upper/m/@v/v1.0.0.zip?expires=300",
+      );
+    }
+    expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);
+    expect((await disk.stat("example.test/!upper/m/@v/v1.0.0.zip"))?.size).toBe(ZIP.length);
+  });
+
+  it("refuses redirect mode with a storage that cannot presign", async () => {
+    const config = loadConfig({
+      env: {
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: "s3://bucket/p",
+        GOMIRROR_ZIP_REDIRECT: "true",
+      },
+      argv: [],
+    });
+    await expect(startProxy(config, { storage: new DiskStorage(path.join(work, "x")) })).rejects.toThrow(
+      /GOMIRROR_ZIP_REDIRECT=true needs a storage that can presign URLs/,
+    );
+  });
+
   it("finishes an in-flight download on close, refuses readiness, then stops", async () => {
     upstream.faults.set("example.test/!upper/m/@v/v1.0.0.zip", { delayMs: 300 });
     const inflight = get("/example.test/!upper/m/@v/v1.0.0.zip").then(async (r) =>
