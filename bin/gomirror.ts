@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
+import { createLogger } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
+import { openStorage } from "../lib/proxy/storage/open";
+import { parseGosumdb } from "../lib/proxy/sumdb/config";
+import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
 
 Usage:
   gomirror [serve] [flags]     start the proxy
+  gomirror verify [--remove] [flags]
+                               re-check every cached .mod and .zip against the checksum
+                               database (GOSUMDB); --remove deletes what fails; exit 1 on failures
   gomirror --help              this text
 
 Point the go command at it:
@@ -40,6 +47,21 @@ async function serve(argv: string[]): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+async function verify(argv: string[]): Promise<void> {
+  const remove = argv.includes("--remove");
+  const config = loadConfig({ env: process.env, argv: argv.filter((a) => a !== "--remove") });
+  if (parseGosumdb(config.sumdb) === undefined) fail("verify needs a checksum database, but GOSUMDB=off");
+  const storage = openStorage(config.storage, {
+    endpoint: config.s3.endpoint,
+    forcePathStyle: config.s3.forcePathStyle,
+    region: config.s3.region,
+  });
+  const summary = await runVerify({ storage, config, remove, logger: createLogger(config.logLevel) });
+  for (const failure of summary.failures) process.stdout.write(`FAIL ${failure.reason}\n`);
+  process.stdout.write(`${formatVerifySummary(summary)}\n`);
+  process.exit(summary.mismatched + summary.errors > 0 ? 1 : 0);
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);
@@ -49,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "verify":
+      return verify(rest);
     default:
       fail(`unknown command ${JSON.stringify(command)}; see gomirror --help`);
   }

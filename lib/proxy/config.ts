@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { parseRewriteRules } from "./git/rewrite";
 import { parseProxyList, ProxyListError, type ProxyListEntry } from "./sources/proxy-list";
+import { parseGosumdb } from "./sumdb/config";
 
 /**
  * Every setting of the proxy, validated once at startup. Settings come from environment
@@ -180,7 +181,14 @@ export const SETTINGS: readonly Setting[] = [
     flag: "gosumdb",
     description: "checksum database: name, name+key, `name+key url`, or off",
     default: "sum.golang.org",
-    parse: text("GOSUMDB"),
+    parse: (value, out) => {
+      try {
+        parseGosumdb(value);
+      } catch (err) {
+        throw new ConfigError(`GOSUMDB=${JSON.stringify(value)}: ${(err as Error).message}`);
+      }
+      out.GOSUMDB = value;
+    },
   },
   {
     env: "GONOSUMDB",

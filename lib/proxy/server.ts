@@ -5,6 +5,7 @@ import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
 import { GitSource } from "./git/source";
+import { createSumdbWiring } from "./sumdb/wiring";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import {
@@ -115,7 +116,10 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   // The git source serves GONOPROXY paths and `direct`; it owns a work directory until close().
   const git = deps.direct ? undefined : GitSource.fromConfig(config, logger);
   const direct = deps.direct ?? git;
-  const source = buildSource(config, { storage, logger, metrics, direct, verify: deps.verify });
+  // Public modules are checked against the checksum database before they are cached.
+  const sumdb = createSumdbWiring(config, { storage, logger, metrics });
+  const verify = deps.verify ?? sumdb.verify;
+  const source = buildSource(config, { storage, logger, metrics, direct, verify });
 
   let shuttingDown = false;
   let readyCache: { at: number; ok: boolean } | undefined;
@@ -142,7 +146,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     metrics,
     ttlSeconds: config.cacheTtlSeconds,
     ready,
-    sumdb: deps.sumdb,
+    sumdb: deps.sumdb ?? sumdb.handler,
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
   });
 

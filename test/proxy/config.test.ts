@@ -79,6 +79,7 @@ describe("loadConfig", () => {
     [{ GOMIRROR_S3_FORCE_PATH_STYLE: "maybe" }, /GOMIRROR_S3_FORCE_PATH_STYLE="maybe": want true or false/],
     [{ GOMIRROR_GIT_REWRITE: "https://a/" }, /GOMIRROR_GIT_REWRITE="https:\/\/a\/"/],
     [{ GOPRIVATE: "a b" }, /GOPRIVATE="a b"/],
+    [{ GOSUMDB: "example.test+bad" }, /GOSUMDB="example.test\+bad": invalid GOSUMDB/],
     [{ GOMIRROR_ZIP_REDIRECT: "true" }, /GOMIRROR_ZIP_REDIRECT=true needs S3 storage/],
   ])("refuses %j, naming the variable and the value", (env, message) => {
     expect(() => load(env as Record<string, string>)).toThrow(ConfigError);

@@ -13,7 +13,8 @@ import { isExactVersion } from "../module/version";
 import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import { parseInfo, parseList } from "../sources/upstream";
-import type { Storage, StoredObject } from "../storage/storage";
+import type { PutOptions, Storage } from "../storage/storage";
+import { readLimited } from "../read-limited";
 import { storageKeys } from "./keys";
 import { MemoryCache } from "./memory";
 import { SingleFlight } from "./single-flight";
@@ -32,16 +33,6 @@ export interface CachedSourceOptions {
 }
 
 type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
-
-async function readAll(obj: StoredObject, limit: number): Promise<Buffer> {
-  if (obj.size > limit) {
-    obj.body.destroy();
-    throw new ProxyError("internal", `stored object is ${obj.size} bytes, over ${limit}`);
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of obj.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /**
  * Wraps a source with storage: `.mod`, `.zip` and canonical `.info` are immutable once stored;
@@ -249,17 +240,27 @@ export class CachedSource implements ModuleSource {
     }
     const stored = await this.storage.get(key);
     if (stored) {
-      const data = await readAll(stored, limit);
+      const data = await readLimited(stored.body, limit, `stored ${key}`);
       const value = decode(data);
       this.memory.set(key, { value, fetched: this.now() }, data.length);
       this.options.metrics?.cacheHits.inc({ kind });
       return value;
     }
     this.options.metrics?.cacheMisses.inc({ kind });
+    return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });
+  }
+
+  /** Fetches once for all concurrent callers, stores, and remembers the answer in memory. */
+  private fill<T>(
+    key: string,
+    fetch: () => Promise<T>,
+    encode: (value: T) => Buffer,
+    put: PutOptions,
+  ): Promise<T> {
     return this.flights.do(key, async () => {
       const value = await fetch();
       const data = encode(value);
-      await this.storage.put(key, data, { ifNoneMatch: true, maxBytes: limit });
+      await this.storage.put(key, data, put);
       this.memory.set(key, { value, fetched: this.now() }, data.length);
       return value;
     }) as Promise<T>;
@@ -285,7 +286,7 @@ export class CachedSource implements ModuleSource {
       const stored = await this.storage.get(key);
       if (stored) {
         const fetched = stored.modified.getTime();
-        stale = { value: decode(await readAll(stored, limit)), fetched };
+        stale = { value: decode(await readLimited(stored.body, limit, `stored ${key}`)), fetched };
         if (now - fetched < this.ttlMs) {
           this.memory.set(key, stale, stored.size);
           this.options.metrics?.cacheHits.inc({ kind });
@@ -295,13 +296,7 @@ export class CachedSource implements ModuleSource {
     }
     this.options.metrics?.cacheMisses.inc({ kind });
     try {
-      return (await this.flights.do(key, async () => {
-        const value = await fetch();
-        const data = encode(value);
-        await this.storage.put(key, data, { maxBytes: limit });
-        this.memory.set(key, { value, fetched: this.now() }, data.length);
-        return value;
-      })) as T;
+      return await this.fill(key, fetch, encode, { maxBytes: limit });
     } catch (err) {
       if (stale && !isNotFound(err) && !(err instanceof ProxyError && err.kind === "invalid")) {
         this.options.logger.warn(

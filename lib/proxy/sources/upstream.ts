@@ -7,6 +7,7 @@ import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici"
 import { ProxyError, notFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
+import { readLimited } from "../read-limited";
 import { escapePath, escapeVersion } from "../module/escape";
 import { isCanonicalVersion } from "../module/semver";
 import type { Download, ModuleInfo, ModuleSource } from "./source";
@@ -45,20 +46,6 @@ export function createUpstreamAgent(timeoutMs: number): Agent {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function readLimited(body: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      body.destroy();
-      throw new ProxyError("too-large", `${what} is larger than ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** Checks an upstream's `.info` JSON and returns only the fields we know. */

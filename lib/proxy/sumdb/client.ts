@@ -1,6 +1,6 @@
-import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { request, type Dispatcher } from "undici";
+import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
@@ -94,24 +94,10 @@ class StatusError extends Error {
   }
 }
 
-async function readAll(body: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      body.destroy();
-      throw upstreamError(`${what}: answer larger than ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function readStored(storage: Storage, key: string): Promise<Buffer | undefined> {
   const obj = await storage.get(key);
   if (!obj) return undefined;
-  return readAll(obj.body, 16 * MAX_ANSWER_BYTES, `stored ${key}`);
+  return readLimited(obj.body, 16 * MAX_ANSWER_BYTES, `stored ${key}`);
 }
 
 export class SumdbClient {
@@ -467,7 +453,7 @@ export class SumdbClient {
       headers: { "user-agent": "gomirror (checksum database client)" },
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
     });
-    const body = await readAll(res.body, MAX_ANSWER_BYTES, url);
+    const body = await readLimited(res.body, MAX_ANSWER_BYTES, url);
     if (res.statusCode !== 200) {
       const detail = body.toString("utf8").slice(0, 200).trim();
       throw new StatusError(
