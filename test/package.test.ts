@@ -1,0 +1,72 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import path from "node:path";
+
+/**
+ * What a user installs: `npm pack` (which builds and bundles first) must give compiled JS with
+ * type declarations for every entry point, the `gomirror` command, and the image's build
+ * context with its bundle; and nothing of the tests or the TypeScript sources.
+ */
+const ROOT = path.resolve(__dirname, "..");
+
+describe("npm pack", () => {
+  let work: string;
+  let files: string[];
+
+  beforeAll(() => {
+    // Under node_modules, so the unpacked package resolves its dependencies from this checkout.
+    const cache = path.join(ROOT, "node_modules", ".cache");
+    mkdirSync(cache, { recursive: true });
+    work = mkdtempSync(path.join(cache, "gomirror-pack-"));
+    const out = execFileSync("npm", ["pack", "--json", "--pack-destination", work], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 240_000,
+    });
+    const [packed] = JSON.parse(out.slice(out.indexOf("["))) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    files = packed!.files.map((f) => f.path).sort();
+    execFileSync("tar", ["-xzf", path.join(work, packed!.filename), "-C", work]);
+  }, 300_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("holds compiled JS with declarations for each entry point", () => {
+    for (const entry of ["index", "proxy/index", "aws/index", "kubernetes/index"]) {
+      expect(files).toContain(`dist/lib/${entry}.js`);
+      expect(files).toContain(`dist/lib/${entry}.d.ts`);
+    }
+  });
+
+  it("holds the image's build context with the bundled server", () => {
+    for (const f of [
+      "image/Dockerfile",
+      "image/.dockerignore",
+      "image/dist/gomirror.js",
+      "image/dist/healthcheck.js",
+    ]) {
+      expect(files).toContain(f);
+    }
+  });
+
+  it("leaves out tests and TypeScript sources", () => {
+    expect(files.filter((f) => f.startsWith("test/") || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual(
+      [],
+    );
+  });
+
+  it("gives a working gomirror command and entry points", () => {
+    const pkg = path.join(work, "package");
+    const help = execFileSync(process.execPath, [path.join(pkg, "dist/bin/gomirror.js"), "--help"], {
+      encoding: "utf8",
+    });
+    expect(help).toMatch(/GOMIRROR_LISTEN/);
+    const probe = `const p = require(${JSON.stringify(path.join(pkg, "dist/lib/proxy/index.js"))}); console.log(typeof p.startProxy, typeof p.loadConfig)`;
+    expect(execFileSync(process.execPath, ["-e", probe], { encoding: "utf8" }).trim()).toBe(
+      "function function",
+    );
+  });
+});
