@@ -65,6 +65,7 @@ export function buildSource(
             timeoutMs: config.upstreamTimeoutSeconds * 1000,
             dispatcher: agent,
             metrics: parts.metrics,
+            logger: parts.logger,
           }),
           fallBackOnError: entry.fallBackOnError,
         };

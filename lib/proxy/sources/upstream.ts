@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
+import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
 import { escapePath, escapeVersion } from "../module/escape";
@@ -20,6 +21,8 @@ export interface UpstreamOptions {
   /** Shared connection pool; one keep-alive agent per proxy by default. */
   readonly dispatcher?: Dispatcher;
   readonly metrics?: ProxyMetrics;
+  /** Failures are logged with `event: "upstream_error"` (log-based alarms match it). */
+  readonly logger?: Logger;
 }
 
 interface RawAnswer {
@@ -176,7 +179,13 @@ export class UpstreamProxySource implements ModuleSource {
       return answer;
     } catch (err) {
       if (err instanceof ProxyError && err.kind === "not-found") outcome = "not_found";
-      else metrics?.upstreamErrors.inc({ upstream: this.label });
+      else {
+        metrics?.upstreamErrors.inc({ upstream: this.label });
+        this.options.logger?.warn(
+          { event: "upstream_error", upstream: this.label, path: rel, err: (err as Error).message },
+          "upstream failed",
+        );
+      }
       throw err;
     } finally {
       metrics?.upstreamRequests.inc({ upstream: this.label, outcome });

@@ -156,6 +156,13 @@ describe("gomirror over HTTP", () => {
     const res = await get("/example.test/other/@v/v0.1.0.mod");
     expect(res.status).toBe(502);
     expect(await res.text()).toMatch(/upstream answered 500/);
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        event: "upstream_error",
+        level: 40,
+        path: "example.test/other/@v/v0.1.0.mod",
+      }),
+    );
   });
 
   it("serves a stale list when the upstream is down", async () => {
