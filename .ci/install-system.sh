@@ -22,6 +22,6 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends git ca-certificates nginx-light podman runc busybox-static
+$SUDO apt-get install -y -qq --no-install-recommends git ca-certificates nginx-light podman runc busybox-static wrk
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go golang-1.23-src
 /usr/lib/go-1.23/bin/go version

@@ -16,6 +16,7 @@ import { parseInfo, parseList } from "../sources/upstream";
 import type { PutOptions, Storage } from "../storage/storage";
 import { readLimited } from "../read-limited";
 import { storageKeys } from "./keys";
+import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
 import { SingleFlight } from "./single-flight";
 
@@ -31,6 +32,12 @@ export interface CachedSourceOptions {
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
+
+/** isExactVersion of `path@version` (a module path holds no `@`), remembered for hot files. */
+const exactVersion = remembered((pathAtVersion: string): boolean => {
+  const at = pathAtVersion.indexOf("@");
+  return isExactVersion(pathAtVersion.slice(0, at), pathAtVersion.slice(at + 1));
+});
 
 type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
 
@@ -81,7 +88,7 @@ export class CachedSource implements ModuleSource {
   }
 
   info(path: string, query: string): Promise<ModuleInfo> {
-    if (isExactVersion(path, query)) {
+    if (exactVersion(`${path}@${query}`)) {
       return this.immutable(
         "info",
         storageKeys.info(path, query),

@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
-import type { ModuleSource } from "../sources/source";
+import type { ModuleInfo, ModuleSource } from "../sources/source";
 import { messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
 
@@ -30,6 +30,21 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const idPrefix = randomBytes(4).toString("hex");
 let idCounter = 0;
+
+/**
+ * JSON bodies of `.info` and `@latest` answers by the answer object. The cache below the handler
+ * hands out the same (never modified) object for every hit, so a hot answer is encoded once.
+ */
+const infoBodies = new WeakMap<ModuleInfo, Buffer>();
+
+function infoBody(info: ModuleInfo): Buffer {
+  let body = infoBodies.get(info);
+  if (!body) {
+    body = Buffer.from(JSON.stringify(info));
+    infoBodies.set(info, body);
+  }
+  return body;
+}
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
@@ -135,7 +150,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case "latest": {
         const info = await deps.source.latest(route.path);
-        return send(res, head, 200, "application/json", shortCache, JSON.stringify(info));
+        return send(res, head, 200, "application/json", shortCache, infoBody(info));
       }
       case "info": {
         const info = await deps.source.info(route.path, route.query);
@@ -145,7 +160,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           200,
           "application/json",
           route.canonical ? IMMUTABLE : shortCache,
-          JSON.stringify(info),
+          infoBody(info),
         );
       }
       case "mod": {
@@ -178,6 +193,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       metrics.requests.inc({ endpoint, code });
       metrics.requestDuration.observe({ endpoint }, seconds);
       if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
+      // The request line is an info message: skip building it when info is off (production).
+      if (!err && !logger.isLevelEnabled("info")) return;
       const line = {
         event: "request",
         reqId: id,

@@ -1,3 +1,4 @@
+import { remembered } from "../cache/memo";
 import { invalid, notFound } from "../errors";
 import { unescapePath, unescapeVersion } from "../module/escape";
 import { checkPath } from "../module/path";
@@ -48,9 +49,15 @@ function modulePath(escaped: string): string {
 /**
  * Parses a request target into a route, validating everything before it can reach storage or
  * the network. Throws ProxyError "invalid" (400) for malformed input and "not-found" (404) for
- * paths that are not part of the protocol.
+ * paths that are not part of the protocol. Parsing is a pure function of the target and the
+ * module path checks dominate the cost of a cached hit, so recent targets that parsed are
+ * remembered (bounded; a target that fails is checked again every time).
  */
-export function parseRoute(target: string): Route {
+export const parseRoute: (target: string) => Route = remembered((target) =>
+  Object.freeze(parseUncached(target)),
+);
+
+function parseUncached(target: string): Route {
   const q = target.indexOf("?");
   const raw = q >= 0 ? target.slice(0, q) : target;
   if (raw.length > MAX_REQUEST_PATH) throw invalid(`request path is longer than ${MAX_REQUEST_PATH} bytes`);

@@ -1,0 +1,97 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { freePort, start, waitUntilUp, type Started } from "./processes";
+
+/** How gomirror runs in the benchmark: a separate node process, like in production. */
+export interface Runtime {
+  /** What the table says, e.g. "esbuild bundle (minified, as image/dist)". */
+  readonly description: string;
+  /** node arguments before gomirror's own (`serve`). */
+  readonly nodeArgs: readonly string[];
+  /** The same for the benchmark-only cluster wrapper, when it could be built. */
+  readonly clusterArgs?: readonly string[];
+}
+
+const ROOT = path.resolve(__dirname, "..");
+
+/**
+ * Bundles the current sources with esbuild (what the image ships, built from this tree so it is
+ * never stale; unminified for profiling); falls back to ts-node in transpile-only mode when esbuild is unavailable.
+ */
+export async function prepareRuntime(workDir: string, options: { minify: boolean }): Promise<Runtime> {
+  try {
+    const { build } = await import("esbuild");
+    const outdir = path.join(workDir, "dist");
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: {
+        gomirror: path.join(ROOT, "bin", "gomirror.ts"),
+        cluster: path.join(ROOT, "bench", "cluster.ts"),
+      },
+      outdir,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      minify: options.minify,
+      keepNames: true,
+      mainFields: ["main", "module"],
+      logLevel: "warning",
+    });
+    return {
+      description: options.minify
+        ? "esbuild bundle of bin/gomirror.ts (minified, as scripts/bundle.mjs builds image/dist)"
+        : "esbuild bundle of bin/gomirror.ts (not minified, so the CPU profile has names)",
+      nodeArgs: [path.join(outdir, "gomirror.js")],
+      clusterArgs: [path.join(outdir, "cluster.js")],
+    };
+  } catch (err) {
+    process.stderr.write(`bench: esbuild bundle failed (${String(err)}); running gomirror with ts-node\n`);
+    const tsNode = ["-r", "ts-node/register/transpile-only"];
+    return {
+      description: "ts-node --transpile-only (no bundle: esbuild failed)",
+      nodeArgs: [...tsNode, path.join(ROOT, "bin", "gomirror.ts")],
+      clusterArgs: existsSync(path.join(ROOT, "bench", "cluster.ts"))
+        ? [...tsNode, path.join(ROOT, "bench", "cluster.ts")]
+        : undefined,
+    };
+  }
+}
+
+export interface GomirrorOptions {
+  readonly runtime: Runtime;
+  readonly upstream: string;
+  readonly storage: string;
+  /** Run the benchmark-only cluster wrapper with this many workers instead of `gomirror serve`. */
+  readonly workers?: number;
+  /** Write a V8 CPU profile into this directory when the process exits. */
+  readonly cpuProfDir?: string;
+}
+
+export interface RunningGomirror {
+  readonly url: string;
+  readonly proc: Started;
+}
+
+export async function startGomirror(options: GomirrorOptions): Promise<RunningGomirror> {
+  const port = await freePort();
+  const entry = options.workers ? options.runtime.clusterArgs : options.runtime.nodeArgs;
+  if (!entry) throw new Error("the cluster wrapper bench/cluster.ts could not be prepared");
+  const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    GOPROXY: options.upstream,
+    GOSUMDB: "off",
+    GOMIRROR_LISTEN: `127.0.0.1:${port}`,
+    GOMIRROR_STORAGE: options.storage,
+    GOMIRROR_LOG_LEVEL: "warn",
+  };
+  if (options.workers) env.GOMIRROR_BENCH_WORKERS = String(options.workers);
+  const name = options.workers ? `gomirror (${options.workers} workers)` : "gomirror";
+  const command = options.workers ? [] : ["serve"];
+  const proc = start(name, process.execPath, [...profile, ...entry, ...command], { cwd: ROOT, env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/healthz`, proc);
+  return { url, proc };
+}
