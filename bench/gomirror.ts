@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { freePort, start, waitUntilUp, type Started } from "./processes";
 
@@ -8,8 +7,6 @@ export interface Runtime {
   readonly description: string;
   /** node arguments before gomirror's own (`serve`). */
   readonly nodeArgs: readonly string[];
-  /** The same for the benchmark-only cluster wrapper, when it could be built. */
-  readonly clusterArgs?: readonly string[];
 }
 
 const ROOT = path.resolve(__dirname, "..");
@@ -24,10 +21,7 @@ export async function prepareRuntime(workDir: string, options: { minify: boolean
     const outdir = path.join(workDir, "dist");
     await build({
       absWorkingDir: ROOT,
-      entryPoints: {
-        gomirror: path.join(ROOT, "bin", "gomirror.ts"),
-        cluster: path.join(ROOT, "bench", "cluster.ts"),
-      },
+      entryPoints: { gomirror: path.join(ROOT, "bin", "gomirror.ts") },
       outdir,
       bundle: true,
       platform: "node",
@@ -43,7 +37,6 @@ export async function prepareRuntime(workDir: string, options: { minify: boolean
         ? "esbuild bundle of bin/gomirror.ts (minified, as scripts/bundle.mjs builds image/dist)"
         : "esbuild bundle of bin/gomirror.ts (not minified, so the CPU profile has names)",
       nodeArgs: [path.join(outdir, "gomirror.js")],
-      clusterArgs: [path.join(outdir, "cluster.js")],
     };
   } catch (err) {
     process.stderr.write(`bench: esbuild bundle failed (${String(err)}); running gomirror with ts-node\n`);
@@ -51,9 +44,6 @@ export async function prepareRuntime(workDir: string, options: { minify: boolean
     return {
       description: "ts-node --transpile-only (no bundle: esbuild failed)",
       nodeArgs: [...tsNode, path.join(ROOT, "bin", "gomirror.ts")],
-      clusterArgs: existsSync(path.join(ROOT, "bench", "cluster.ts"))
-        ? [...tsNode, path.join(ROOT, "bench", "cluster.ts")]
-        : undefined,
     };
   }
 }
@@ -62,7 +52,7 @@ export interface GomirrorOptions {
   readonly runtime: Runtime;
   readonly upstream: string;
   readonly storage: string;
-  /** Run the benchmark-only cluster wrapper with this many workers instead of `gomirror serve`. */
+  /** GOMIRROR_WORKERS: server processes sharing the port. @default 1 */
   readonly workers?: number;
   /** Write a V8 CPU profile into this directory when the process exits. */
   readonly cpuProfDir?: string;
@@ -75,8 +65,6 @@ export interface RunningGomirror {
 
 export async function startGomirror(options: GomirrorOptions): Promise<RunningGomirror> {
   const port = await freePort();
-  const entry = options.workers ? options.runtime.clusterArgs : options.runtime.nodeArgs;
-  if (!entry) throw new Error("the cluster wrapper bench/cluster.ts could not be prepared");
   const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -87,10 +75,12 @@ export async function startGomirror(options: GomirrorOptions): Promise<RunningGo
     GOMIRROR_STORAGE: options.storage,
     GOMIRROR_LOG_LEVEL: "warn",
   };
-  if (options.workers) env.GOMIRROR_BENCH_WORKERS = String(options.workers);
+  if (options.workers) env.GOMIRROR_WORKERS = String(options.workers);
   const name = options.workers ? `gomirror (${options.workers} workers)` : "gomirror";
-  const command = options.workers ? [] : ["serve"];
-  const proc = start(name, process.execPath, [...profile, ...entry, ...command], { cwd: ROOT, env });
+  const proc = start(name, process.execPath, [...profile, ...options.runtime.nodeArgs, "serve"], {
+    cwd: ROOT,
+    env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/healthz`, proc);
   return { url, proc };

@@ -25,7 +25,7 @@ import { sampleRss } from "./rss";
  *   BENCH_CONNECTIONS  concurrent keep-alive connections (default 64)
  *   BENCH_THREADS      wrk threads (default 2)
  *   BENCH_GO_RUNS      repetitions of each go command measurement (default 3; 0 skips them)
- *   BENCH_CLUSTER      workers of the benchmark-only cluster wrapper (default: nproc; 0 skips it)
+ *   BENCH_CLUSTER      GOMIRROR_WORKERS of the cluster column (default: nproc; 0 skips it)
  *   BENCH_ONLY         comma list of rows to run: info,mod,zip100k,zip50m (default all)
  *   BENCH_CPU_PROF     directory: gomirror writes a V8 CPU profile of the .info run there
  *   BENCH_OUTPUT       the Markdown file to update (default BENCHMARKS.md at the repo root)
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       notes.push(`CPU profile of the single-process run written to ${settings.cpuProfDir}.`);
 
     let clusterRssPeakBytes: number | undefined;
-    if (settings.cluster > 0 && runtime.clusterArgs) {
+    if (settings.cluster > 0) {
       const cl = await startGomirror({
         runtime,
         upstream: upstream.url,
@@ -275,8 +275,8 @@ async function main(): Promise<void> {
         await cl.proc.stop();
       }
       notes.push(
-        `"gomirror cluster" is bench/cluster.ts: the same server in ${settings.cluster} node:cluster workers ` +
-          "sharing the listening socket (not a gomirror feature yet; it shows what one would give).",
+        `"gomirror cluster" is gomirror with GOMIRROR_WORKERS=${settings.cluster}: node:cluster workers ` +
+          "sharing the listening socket.",
       );
     }
     if (nginx) await nginx.proc.stop();

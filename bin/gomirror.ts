@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
 import { createLogger } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
@@ -27,8 +28,54 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** Restarts within this window that make the supervisor give up: the workers cannot start. */
+const CRASH_WINDOW_MS = 60_000;
+const MAX_CRASHES = 5;
+
+/**
+ * GOMIRROR_WORKERS > 1: this process only supervises. Workers (this same command, forked by
+ * node:cluster) share the listening socket; a worker that dies is replaced, SIGTERM is passed
+ * on, and the supervisor exits once every worker has drained.
+ */
+function superviseWorkers(count: number): void {
+  let stopping = false;
+  let failed = false;
+  const crashes: number[] = [];
+  const stop = (): void => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(failed ? 1 : 0);
+    for (const worker of workers) worker?.process.kill("SIGTERM");
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) {
+      if (code !== 0) failed = true;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length > 0 && now - crashes[0]! > CRASH_WINDOW_MS) crashes.shift();
+    process.stderr.write(`gomirror: worker ${worker.process.pid} exited (${signal ?? code})\n`);
+    if (crashes.length > MAX_CRASHES) {
+      process.stderr.write(`gomirror: workers exited ${crashes.length} times within a minute; stopping\n`);
+      failed = true;
+      stop();
+      return;
+    }
+    cluster.fork();
+  });
+  for (let i = 0; i < count; i++) cluster.fork();
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv });
+  if (config.workers > 1 && cluster.isPrimary) {
+    superviseWorkers(config.workers);
+    return;
+  }
   const proxy = await startProxy(config);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { parseRewriteRules } from "./git/rewrite";
 import { parseProxyList, ProxyListError, type ProxyListEntry } from "./sources/proxy-list";
@@ -43,6 +44,8 @@ export interface ProxyConfig {
   readonly zipRedirect: boolean;
   /** Seconds SIGTERM waits for in-flight requests and downloads. */
   readonly shutdownGraceSeconds: number;
+  /** Server processes sharing the listening socket (node:cluster); 1 runs no cluster. */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -294,6 +297,22 @@ export const SETTINGS: readonly Setting[] = [
     default: "25",
     parse: positiveNumber("GOMIRROR_SHUTDOWN_GRACE", 3600),
   },
+  {
+    env: "GOMIRROR_WORKERS",
+    flag: "workers",
+    description:
+      "server processes sharing the port (auto = one per CPU); single-flight and the memory cache are per process",
+    default: "1",
+    parse: (value, out) => {
+      const n = value.trim() === "auto" ? availableParallelism() : Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 64) {
+        throw new ConfigError(
+          `GOMIRROR_WORKERS=${JSON.stringify(value)}: want a whole number from 1 to 64, or auto`,
+        );
+      }
+      out.GOMIRROR_WORKERS = n;
+    },
+  },
 ];
 
 export interface ConfigSources {
@@ -359,6 +378,7 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     },
     zipRedirect: parsed.GOMIRROR_ZIP_REDIRECT as boolean,
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
+    workers: parsed.GOMIRROR_WORKERS as number,
   };
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
-import { GitSource } from "./git/source";
+import type { GitSource } from "./git/source";
+import { lazySource } from "./sources/lazy";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
@@ -87,6 +88,12 @@ export function buildSource(
 /** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
 const REDIRECT_URL_SECONDS = 300;
 
+function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+  const { GitSource: Source } = require("./git/source") as typeof import("./git/source");
+  return Source.fromConfig(config, logger);
+}
+
 /** Redirect mode: a zip request is answered with a presigned URL of the stored object. */
 function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRedirector {
   return async (path, version) =>
@@ -114,9 +121,10 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     }
     presigning = storage;
   }
-  // The git source serves GONOPROXY paths and `direct`; it owns a work directory until close().
-  const git = deps.direct ? undefined : GitSource.fromConfig(config, logger);
-  const direct = deps.direct ?? git;
+  // The git source serves GONOPROXY paths and `direct`. Its client is loaded on the first such
+  // request only; once made, it owns a work directory until close().
+  let git: GitSource | undefined;
+  const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
   // Public modules are checked against the checksum database before they are cached.
   const sumdb = createSumdbWiring(config, { storage, logger, metrics });
   const verify = deps.verify ?? sumdb.verify;

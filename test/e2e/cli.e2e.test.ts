@@ -183,6 +183,34 @@ describeWithTools({ go: true }, "gomirror serve as a process", () => {
     expect(await proc!.exited).toBe(0);
   }, 120_000);
 
+  it("runs several workers on one port with GOMIRROR_WORKERS, and stops them all on SIGTERM", async () => {
+    await startServe({ GOMIRROR_WORKERS: "2" });
+    const p = proc!;
+    const listening = await waitFor(
+      "two workers listening",
+      () => {
+        const lines = p.logs.filter((l) => l.event === "listening");
+        return lines.length >= 2 ? lines : undefined;
+      },
+      60_000,
+      p,
+    );
+    expect(new Set(listening.map((l) => l.pid)).size).toBe(2);
+    expect(new Set(listening.map((l) => l.url)).size).toBe(1);
+    const url = String(listening[0]!.url);
+    ws = createGoWorkspace({ goproxy: url });
+    const res = await ws.run(["mod", "download", "-json", `${FIXTURE.upper}@v1.0.0`], { cwd: ws.dir });
+    expectGoSuccess(res, "go mod download through two workers");
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(
+      p.logs
+        .filter((l) => l.event === "stopped")
+        .map((l) => l.pid)
+        .sort(),
+    ).toEqual(listening.map((l) => l.pid).sort());
+  }, 120_000);
+
   it("refuses a bad setting with a message naming it, and a non-zero exit", async () => {
     proc = serve({
       GOMIRROR_LISTEN: "not-a-listen-address",

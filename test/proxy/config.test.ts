@@ -14,6 +14,12 @@ describe("loadConfig", () => {
     expect(config.sumdb).toBe("sum.golang.org");
     expect(config.cacheTtlSeconds).toBe(60);
     expect(config.noProxy).toBe("");
+    expect(config.workers).toBe(1);
+  });
+
+  it("takes a worker count, or one per CPU", () => {
+    expect(load({ GOMIRROR_WORKERS: "3" }).workers).toBe(3);
+    expect(load({ GOMIRROR_WORKERS: "auto" }).workers).toBeGreaterThanOrEqual(1);
   });
 
   it("reads the go command's variables", () => {
@@ -81,6 +87,8 @@ describe("loadConfig", () => {
     [{ GOPRIVATE: "a b" }, /GOPRIVATE="a b"/],
     [{ GOSUMDB: "example.test+bad" }, /GOSUMDB="example.test\+bad": invalid GOSUMDB/],
     [{ GOMIRROR_ZIP_REDIRECT: "true" }, /GOMIRROR_ZIP_REDIRECT=true needs S3 storage/],
+    [{ GOMIRROR_WORKERS: "0" }, /GOMIRROR_WORKERS="0": want a whole number from 1 to 64, or auto/],
+    [{ GOMIRROR_WORKERS: "1.5" }, /GOMIRROR_WORKERS="1.5"/],
   ])("refuses %j, naming the variable and the value", (env, message) => {
     expect(() => load(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => load(env as Record<string, string>)).toThrow(message);

@@ -1,5 +1,5 @@
 import { DiskStorage } from "./disk";
-import { S3Storage } from "./s3";
+import type { S3Storage } from "./s3";
 
 /** Settings for S3 storage that do not fit in the `s3://bucket/prefix` URL. */
 export interface OpenStorageOptions {
@@ -26,7 +26,10 @@ export interface OpenStorageOptions {
  */
 export function openStorage(spec: string, options: OpenStorageOptions = {}): DiskStorage | S3Storage {
   if (spec.startsWith("s3://")) {
-    return S3Storage.fromUrl(spec, {
+    // The AWS SDK is loaded only for S3 storage: a disk cache never pays for it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+    const { S3Storage: S3 } = require("./s3") as typeof import("./s3");
+    return S3.fromUrl(spec, {
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
       region: options.region,
