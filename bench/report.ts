@@ -65,7 +65,7 @@ export function renderReport(r: BenchReport): string {
     "nginx",
     "p50 / p99 ms",
     "gomirror / nginx",
-    ...(withCluster ? ["gomirror cluster (bench only)", "p50 / p99 ms", "cluster / nginx"] : []),
+    ...(withCluster ? ["gomirror cluster", "p50 / p99 ms", "cluster / nginx"] : []),
     "load avg (1 min) before each",
     "target",
   ];
@@ -105,7 +105,7 @@ export function renderReport(r: BenchReport): string {
     );
     if (r.clusterRssPeakBytes !== undefined) {
       out.push(
-        `Cluster wrapper, primary plus workers together: ${(r.clusterRssPeakBytes / MB).toFixed(0)} MiB.`,
+        `GOMIRROR_WORKERS cluster, primary plus workers together: ${(r.clusterRssPeakBytes / MB).toFixed(0)} MiB.`,
       );
     }
     out.push("");
