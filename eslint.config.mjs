@@ -3,7 +3,17 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "dist/", "cdk.out/", "**/cdktf.out/", "**/.gen/", "coverage/", "image/dist/", "**/*.js", "**/*.mjs"],
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "cdk.out/",
+      "**/cdktf.out/",
+      "**/.gen/",
+      "coverage/",
+      "image/dist/",
+      "**/*.js",
+      "**/*.mjs",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -54,15 +54,6 @@ export function checkCanonicalVersion(path: string, version: string): void {
 }
 
 /**
- * Whether a `.info` request's version names one exact version (true) or is a query a source must
- * resolve (false). Canonical versions, including pseudo-versions and `+incompatible` ones, are
- * exact; `v1`, `v1.2`, `v1.2.3+meta`, branch names and commit prefixes are queries.
- */
-export function isCanonicalQueryable(version: string): boolean {
-  return isCanonicalVersion(version);
-}
-
-/**
  * Rejects a query that must not reach a source (a git command line, an upstream URL): empty,
  * over {@link MAX_QUERY_BYTES} bytes, a leading `-` (read as an option), control characters,
  * `..`, backslashes, or anything the GOPROXY protocol could not carry as a version element.

@@ -1,15 +1,5 @@
-import { ProxyError } from "../../../lib/proxy/errors";
 import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../../../lib/proxy/module/escape";
-
-function thrown(f: () => unknown): ProxyError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError);
-    return err as ProxyError;
-  }
-  throw new Error("expected a ProxyError, nothing was thrown");
-}
+import { thrownProxyError } from "../../support/thrown";
 
 describe("escapePath / unescapePath", () => {
   it.each([
@@ -26,7 +16,7 @@ describe("escapePath / unescapePath", () => {
   });
 
   it("refuses to escape an invalid module path, with checkPath's message", () => {
-    const err = thrown(() => escapePath("Example.com/x"));
+    const err = thrownProxyError(() => escapePath("Example.com/x"));
     expect(err.kind).toBe("invalid");
     expect(err.message).toBe(`malformed module path "Example.com/x": invalid char 'E' in first path element`);
   });
@@ -38,21 +28,21 @@ describe("escapePath / unescapePath", () => {
     ["a trailing '!'", "github.com/azure!"],
     ["non-ASCII", "github.com/é"],
   ])("refuses an escaped path with %s", (_why, escaped) => {
-    const err = thrown(() => unescapePath(escaped));
+    const err = thrownProxyError(() => unescapePath(escaped));
     expect(err.kind).toBe("invalid");
     expect(err.message).toBe(`invalid escaped module path ${JSON.stringify(escaped)}`);
   });
 
   it("refuses an escaped path that unescapes to an invalid module path, naming both", () => {
-    expect(thrown(() => unescapePath("!example.com/x")).message).toBe(
+    expect(thrownProxyError(() => unescapePath("!example.com/x")).message).toBe(
       `invalid escaped module path "!example.com/x": malformed module path "Example.com/x": invalid char 'E' in first path element`,
     );
   });
 
   it("refuses absurdly long paths before any other work", () => {
     const long = "example.com/" + "a".repeat(2000);
-    expect(thrown(() => unescapePath(long)).message).toMatch(/over the limit of 1024 bytes/);
-    expect(thrown(() => escapePath(long)).message).toMatch(/over the limit of 1024 bytes/);
+    expect(thrownProxyError(() => unescapePath(long)).message).toMatch(/over the limit of 1024 bytes/);
+    expect(thrownProxyError(() => escapePath(long)).message).toMatch(/over the limit of 1024 bytes/);
   });
 });
 
@@ -65,23 +55,29 @@ describe("escapeVersion / unescapeVersion", () => {
   });
 
   it.each(["", "a/b", "x!y", "..", "con", "a:b"])("refuses to escape %j", (v) => {
-    expect(thrown(() => escapeVersion(v)).message).toBe(
+    expect(thrownProxyError(() => escapeVersion(v)).message).toBe(
       `version ${JSON.stringify(v)} invalid: disallowed version string`,
     );
   });
 
   it("reports a non-ASCII letter, which no escaping exists for, in x/mod's own words", () => {
     // x/mod's element check lets unicode letters through, then the escaper refuses them.
-    expect(thrown(() => escapeVersion("vé")).message).toBe("internal error: inconsistency in EscapePath");
+    expect(thrownProxyError(() => escapeVersion("vé")).message).toBe(
+      "internal error: inconsistency in EscapePath",
+    );
   });
 
   it("refuses bad escapes and escaped versions that are not file-name elements", () => {
-    expect(thrown(() => unescapeVersion("V1.0.0")).message).toBe(`invalid escaped version "V1.0.0"`);
-    expect(thrown(() => unescapeVersion("v1!")).message).toBe(`invalid escaped version "v1!"`);
+    expect(thrownProxyError(() => unescapeVersion("V1.0.0")).message).toBe(
+      `invalid escaped version "V1.0.0"`,
+    );
+    expect(thrownProxyError(() => unescapeVersion("v1!")).message).toBe(`invalid escaped version "v1!"`);
     // x/mod quotes the unescaped version in this message
-    expect(thrown(() => unescapeVersion("!con")).message).toBe(
+    expect(thrownProxyError(() => unescapeVersion("!con")).message).toBe(
       `invalid escaped version "Con": "Con" disallowed as path element component on Windows`,
     );
-    expect(thrown(() => unescapeVersion("")).message).toBe(`invalid escaped version "": empty path element`);
+    expect(thrownProxyError(() => unescapeVersion("")).message).toBe(
+      `invalid escaped version "": empty path element`,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { ProxyError } from "../../../lib/proxy/errors";
+import { invalidMessage } from "../../support/thrown";
 import {
   checkFilePath,
   checkImportPath,
@@ -10,18 +10,6 @@ import {
   matchPathMajor,
   splitPathVersion,
 } from "../../../lib/proxy/module/path";
-
-/** The message of the ProxyError "invalid" that `f` throws (fails the test otherwise). */
-function invalidMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError);
-    expect((err as ProxyError).kind).toBe("invalid");
-    return (err as ProxyError).message;
-  }
-  throw new Error("expected a ProxyError, nothing was thrown");
-}
 
 describe("checkPath (module paths)", () => {
   it.each([

@@ -1,4 +1,4 @@
-import { ProxyError } from "../../../lib/proxy/errors";
+import { invalidMessage } from "../../support/thrown";
 import {
   isPseudoVersion,
   isZeroPseudoVersion,
@@ -10,17 +10,6 @@ import {
 } from "../../../lib/proxy/module/pseudo";
 
 const COMMIT_TIME = new Date("2024-01-03T10:00:00Z");
-
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError);
-    expect((err as ProxyError).kind).toBe("invalid");
-    return (err as ProxyError).message;
-  }
-  throw new Error("expected a ProxyError, nothing was thrown");
-}
 
 describe("makePseudoVersion", () => {
   it("uses vX.0.0- when there is no earlier tag", () => {
@@ -75,14 +64,14 @@ describe("pseudo-version parsing", () => {
     "does not take %s for a pseudo-version",
     (v) => {
       expect(isPseudoVersion(v)).toBe(false);
-      expect(message(() => pseudoVersionRev(v))).toBe(
+      expect(invalidMessage(() => pseudoVersionRev(v))).toBe(
         `pseudo-version ${JSON.stringify(v)} invalid: syntax error`,
       );
     },
   );
 
   it("rejects time stamps that are no real time (Feb 30, month 13), as time.Parse does", () => {
-    expect(message(() => pseudoVersionTime("v0.0.0-20230230000000-abc"))).toBe(
+    expect(invalidMessage(() => pseudoVersionTime("v0.0.0-20230230000000-abc"))).toBe(
       'pseudo-version "v0.0.0-20230230000000-abc" invalid: malformed time "20230230000000"',
     );
     expect(() => pseudoVersionTime("v0.0.0-20231301000000-abc")).toThrow(/malformed time/);
@@ -94,10 +83,10 @@ describe("pseudo-version parsing", () => {
   });
 
   it("rejects bases that cannot exist", () => {
-    expect(message(() => pseudoVersionBase("v1.0.0-0.20240103100000-abc"))).toBe(
+    expect(invalidMessage(() => pseudoVersionBase("v1.0.0-0.20240103100000-abc"))).toBe(
       'pseudo-version "v1.0.0-0.20240103100000-abc" invalid: version before v1.0.0 would have negative patch number',
     );
-    expect(message(() => pseudoVersionBase("v2.0.0-20240103100000-abc+incompatible"))).toBe(
+    expect(invalidMessage(() => pseudoVersionBase("v2.0.0-20240103100000-abc+incompatible"))).toBe(
       'pseudo-version "v2.0.0-20240103100000-abc+incompatible" invalid: lacks base version, but has build metadata "+incompatible"',
     );
   });

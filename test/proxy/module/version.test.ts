@@ -1,21 +1,10 @@
-import { ProxyError } from "../../../lib/proxy/errors";
+import { invalidMessage } from "../../support/thrown";
 import {
   checkCanonicalVersion,
   checkQuery,
-  isCanonicalQueryable,
+  isExactVersion,
   MAX_QUERY_BYTES,
 } from "../../../lib/proxy/module/version";
-
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError);
-    expect((err as ProxyError).kind).toBe("invalid");
-    return (err as ProxyError).message;
-  }
-  throw new Error("expected a ProxyError, nothing was thrown");
-}
 
 describe("checkCanonicalVersion (what .mod and .zip requests need)", () => {
   it.each([
@@ -45,19 +34,25 @@ describe("checkCanonicalVersion (what .mod and .zip requests need)", () => {
     ["example.com/m/v2", "v2.0.0+incompatible", "module path includes a major version suffix"],
     ["Example.com/m", "v1.0.0", "malformed module path"],
   ])("rejects %s@%s", (path, version, expected) => {
-    expect(message(() => checkCanonicalVersion(path, version))).toContain(expected);
+    expect(invalidMessage(() => checkCanonicalVersion(path, version))).toContain(expected);
   });
 });
 
-describe("isCanonicalQueryable (exact version or query, for .info)", () => {
+describe("isExactVersion (exact version or query, for .info)", () => {
   it.each(["v1.2.3", "v1.2.3-pre", "v2.0.0+incompatible", "v0.0.0-20240103100000-db61b2a92517"])(
-    "takes %s as an exact version",
-    (v) => expect(isCanonicalQueryable(v)).toBe(true),
+    "takes %s as an exact version of example.com/m",
+    (v) => expect(isExactVersion("example.com/m", v)).toBe(true),
   );
 
-  it.each(["v1", "v1.2", "v1.2.3+meta", "master", "db61b2a9", "latest", ""])("takes %j as a query", (v) =>
-    expect(isCanonicalQueryable(v)).toBe(false),
+  it.each(["v1", "v1.2", "v1.2.3+meta", "master", "db61b2a9", "latest", "", "v3.0.0"])(
+    "takes %j as a query of example.com/m",
+    (v) => expect(isExactVersion("example.com/m", v)).toBe(false),
   );
+
+  it("takes a version of another major version than the path's as a query", () => {
+    expect(isExactVersion("example.com/m/v2", "v2.1.0")).toBe(true);
+    expect(isExactVersion("example.com/m/v2", "v1.0.0")).toBe(false);
+  });
 });
 
 describe("checkQuery", () => {
@@ -84,7 +79,7 @@ describe("checkQuery", () => {
     ["con", "not a valid version element"],
     ["a!b", "contains '!'"],
   ])("rejects %j (%s)", (q, why) => {
-    const msg = message(() => checkQuery(q));
+    const msg = invalidMessage(() => checkQuery(q));
     expect(msg).toContain("invalid version query");
     expect(msg).toContain(why);
   });
