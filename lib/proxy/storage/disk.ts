@@ -24,6 +24,7 @@ function isErrno(err: unknown, code: string): boolean {
  */
 export class DiskStorage implements Storage {
   private readonly tempDir: string;
+  private realRoot: string | undefined;
   private ready: Promise<void> | undefined;
 
   constructor(readonly root: string) {
@@ -57,7 +58,10 @@ export class DiskStorage implements Storage {
     let real: string;
     let realRoot: string;
     try {
-      [real, realRoot] = await Promise.all([realpath(dir), realpath(this.root)]);
+      // The root's own location is fixed once it exists; a key's directory is checked every time.
+      this.realRoot ??= await realpath(this.root);
+      realRoot = this.realRoot;
+      real = await realpath(dir);
     } catch (err) {
       if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return false;
       throw err;
