@@ -41,16 +41,21 @@ function superviseWorkers(count: number): void {
   let stopping = false;
   let failed = false;
   const crashes: number[] = [];
+  // Our own count of live workers: cluster.workers may still list one whose exit event came first.
+  const live = new Set<number>();
+  const fork = (): void => {
+    live.add(cluster.fork().id);
+  };
   const stop = (): void => {
     stopping = true;
-    const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) process.exit(failed ? 1 : 0);
-    for (const worker of workers) worker?.process.kill("SIGTERM");
+    if (live.size === 0) process.exit(failed ? 1 : 0);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
   };
   cluster.on("exit", (worker, code, signal) => {
+    live.delete(worker.id);
     if (stopping) {
       if (code !== 0) failed = true;
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      if (live.size === 0) process.exit(failed ? 1 : 0);
       return;
     }
     const now = Date.now();
@@ -63,9 +68,9 @@ function superviseWorkers(count: number): void {
       stop();
       return;
     }
-    cluster.fork();
+    fork();
   });
-  for (let i = 0; i < count; i++) cluster.fork();
+  for (let i = 0; i < count; i++) fork();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 }

@@ -155,7 +155,10 @@ export interface S3CompatibleStorageOptions {
    * @default AWS S3
    */
   readonly endpoint?: string;
-  /** @default "us-east-1" (what most S3-compatible stores expect) */
+  /**
+   * @default "us-east-1" with an `endpoint` (what most S3-compatible stores expect); for AWS S3,
+   * the AWS SDK's own chain (AWS_REGION, e.g. from IRSA)
+   */
   readonly region?: string;
   /**
    * Address buckets as `endpoint/bucket` rather than `bucket.endpoint`.
@@ -246,7 +249,8 @@ export class S3Storage extends GoMirrorStorage {
     const o = this.options;
     const env: EnvVar[] = [{ name: "GOMIRROR_STORAGE", value: this.location }];
     if (o.endpoint !== undefined) env.push({ name: "GOMIRROR_S3_ENDPOINT", value: o.endpoint });
-    env.push({ name: "GOMIRROR_S3_REGION", value: o.region ?? "us-east-1" });
+    const region = o.region ?? (o.endpoint !== undefined ? "us-east-1" : undefined);
+    if (region !== undefined) env.push({ name: "GOMIRROR_S3_REGION", value: region });
     env.push({
       name: "GOMIRROR_S3_FORCE_PATH_STYLE",
       value: String(o.forcePathStyle ?? o.endpoint !== undefined),

@@ -159,8 +159,11 @@ export const SETTINGS: readonly Setting[] = [
       try {
         out.GOPROXY = parseProxyList(value);
       } catch (err) {
-        if (err instanceof ProxyListError)
-          throw new ConfigError(`GOPROXY=${JSON.stringify(value)}: ${err.message}`);
+        if (err instanceof ProxyListError) {
+          // The value may carry a password (user:password@host): never repeat that part.
+          const shown = value.replace(/\/\/[^/@\s]*@/g, "//[redacted]@");
+          throw new ConfigError(`GOPROXY=${JSON.stringify(shown)}: ${err.message}`);
+        }
         throw err;
       }
     },
@@ -212,7 +215,13 @@ export const SETTINGS: readonly Setting[] = [
     flag: "upstream-timeout",
     description: "seconds an upstream may take to answer before it counts as failed",
     default: "30",
-    parse: positiveNumber("GOMIRROR_UPSTREAM_TIMEOUT", 3600),
+    parse: (value, out) => {
+      positiveNumber("GOMIRROR_UPSTREAM_TIMEOUT", 3600)(value, out);
+      // 0 would switch every timeout off, not make them immediate.
+      if ((out.GOMIRROR_UPSTREAM_TIMEOUT as number) < 1) {
+        throw new ConfigError(`GOMIRROR_UPSTREAM_TIMEOUT=${JSON.stringify(value)}: want at least 1 second`);
+      }
+    },
   },
   {
     env: "GOMIRROR_LOG_LEVEL",

@@ -77,7 +77,11 @@ describe("loadConfig", () => {
     [{ GOPROXY: "ftp://x.example.test" }, /GOPROXY="ftp:\/\/x.example.test": invalid proxy URL scheme/],
     [{ GOPROXY: "nonsense" }, /GOPROXY="nonsense": invalid proxy URL missing scheme/],
     [{ GOPROXY: " , ," }, /GOPROXY=" , ,": GOPROXY list is not the empty string, but contains no entries/],
-    [{ GOPROXY: "https://user:secret@p.example.test" }, /carries credentials/],
+    [
+      { GOPROXY: "https://user:secret@p.example.test" },
+      /GOPROXY="https:\/\/\[redacted\]@p.example.test": .*carries credentials/,
+    ],
+    [{ GOMIRROR_UPSTREAM_TIMEOUT: "0" }, /GOMIRROR_UPSTREAM_TIMEOUT="0": want at least 1 second/],
     [{ GOMIRROR_CACHE_TTL: "-1" }, /GOMIRROR_CACHE_TTL="-1": want a number of seconds/],
     [{ GOMIRROR_CACHE_TTL: "soon" }, /GOMIRROR_CACHE_TTL="soon"/],
     [{ GOMIRROR_LOG_LEVEL: "loud" }, /GOMIRROR_LOG_LEVEL="loud": want one of/],

@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, type Readable, type Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
@@ -13,12 +13,13 @@ import { isExactVersion } from "../module/version";
 import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import { parseInfo, parseList } from "../sources/upstream";
-import type { PutOptions, Storage } from "../storage/storage";
+import type { PutOptions, Storage, StoredObject } from "../storage/storage";
 import { readLimited } from "../read-limited";
 import { storageKeys } from "./keys";
 import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
 import { SingleFlight } from "./single-flight";
+import { Spool } from "./spool";
 
 export interface CachedSourceOptions {
   /** Seconds that `list`, `@latest` and query `.info` answers stay fresh. */
@@ -127,7 +128,7 @@ export class CachedSource implements ModuleSource {
 
   async zip(path: string, version: string): Promise<Download> {
     const key = storageKeys.zip(path, version);
-    const stored = await this.storage.get(key);
+    const stored = await this.lookup(key);
     if (stored) {
       this.options.metrics?.cacheHits.inc({ kind: "zip" });
       return { body: stored.body, size: stored.size };
@@ -174,43 +175,48 @@ export class CachedSource implements ModuleSource {
     });
     fill.catch(() => undefined); // followers observe it; no unhandled rejection here
     this.zipFills.set(key, fill);
-    let download: Download;
-    let spoolDir: string;
+    let download: Download | undefined;
+    let spoolDir: string | undefined;
+    let spool: Spool;
     try {
       download = await this.inner.zip(path, version);
       spoolDir = await mkdtemp(join(this.options.spoolDirectory ?? tmpdir(), "gomirror-zip-"));
+      spool = await Spool.create(join(spoolDir, "module.zip"));
     } catch (err) {
+      download?.body.destroy();
+      if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
       this.zipFills.delete(key);
       settle(err);
       throw err;
     }
     const spoolFile = join(spoolDir, "module.zip");
-    const toClient = new PassThrough();
+    const toClient = spool.reader();
     // The client's own listener reports errors to it; this one keeps a stream that nobody reads
     // yet from crashing the process.
     toClient.on("error", () => undefined);
-    const spooled = teeHoldingLast(download.body, createWriteStream(spoolFile, { flags: "wx" }), toClient);
+    const body = download.body;
 
     void (async () => {
+      let stored: Readable | undefined;
       try {
-        const last = await spooled;
+        await spool.fill(body);
         await checkModuleZip(spoolFile, path, version);
         // Only a checked zip is completed for the client; a refused one is cut off short.
-        if (!toClient.destroyed) toClient.end(last);
-        await this.storage.put(key, createReadStream(spoolFile), {
-          ifNoneMatch: true,
-          maxBytes: MAX_ZIP_BYTES,
-        });
+        spool.release();
+        stored = createReadStream(spoolFile);
+        await this.storage.put(key, stored, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
         settle();
       } catch (err) {
+        stored?.destroy();
         const fault =
           err instanceof ProxyError ? err : new ProxyError("internal", `storing ${key}: ${String(err)}`);
         this.options.logger.warn({ event: "zip_not_cached", key, err: fault.message }, "zip not cached");
-        toClient.destroy(fault);
-        download.body.destroy();
+        spool.fail(fault);
+        body.destroy();
         settle(fault);
       } finally {
         this.zipFills.delete(key);
+        // The client's reader keeps its own open handle, so it can finish after the name is gone.
         await rm(spoolDir, { recursive: true, force: true });
       }
     })();
@@ -245,7 +251,7 @@ export class CachedSource implements ModuleSource {
       this.options.metrics?.cacheHits.inc({ kind });
       return remembered.value as T;
     }
-    const stored = await this.storage.get(key);
+    const stored = await this.lookup(key);
     if (stored) {
       const data = await readLimited(stored.body, limit, `stored ${key}`);
       const value = decode(data);
@@ -255,6 +261,16 @@ export class CachedSource implements ModuleSource {
     }
     this.options.metrics?.cacheMisses.inc({ kind });
     return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });
+  }
+
+  /** A stored object, or undefined; a storage that fails to answer counts as a miss. */
+  private async lookup(key: string): Promise<StoredObject | undefined> {
+    try {
+      return await this.storage.get(key);
+    } catch (err) {
+      this.options.logger.error({ event: "cache_read_failed", key, err: String(err) }, "storage read failed");
+      return undefined;
+    }
   }
 
   /** Fetches once for all concurrent callers, stores, and remembers the answer in memory. */
@@ -267,7 +283,10 @@ export class CachedSource implements ModuleSource {
     return this.flights.do(key, async () => {
       const value = await fetch();
       const data = encode(value);
-      await this.storage.put(key, data, put);
+      await this.storage.put(key, data, put).catch((err: unknown) => {
+        // The answer is good; only caching it failed. Serve it, and say so loudly.
+        this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+      });
       this.memory.set(key, { value, fetched: this.now() }, data.length);
       return value;
     }) as Promise<T>;
@@ -290,7 +309,7 @@ export class CachedSource implements ModuleSource {
     let stale: { value: T; fetched: number } | undefined;
     if (remembered) stale = { value: remembered.value as T, fetched: remembered.fetched };
     else {
-      const stored = await this.storage.get(key);
+      const stored = await this.lookup(key);
       if (stored) {
         const fetched = stored.modified.getTime();
         stale = { value: decode(await readLimited(stored.body, limit, `stored ${key}`)), fetched };
@@ -320,49 +339,6 @@ export class CachedSource implements ModuleSource {
       throw err;
     }
   }
-}
-
-/**
- * Copies `source` into a spool file and to the client, with back-pressure from both, holding
- * back the last chunk from the client: the caller releases it once the whole file is checked.
- * The client may go away at any time; the spool then keeps going alone. Resolves with the held
- * chunk once the spool file is complete and closed.
- */
-function teeHoldingLast(source: Readable, spool: Writable, client: PassThrough): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    let held: Buffer | undefined;
-    let waiting = 0;
-    let failed = false;
-    const fail = (err: Error): void => {
-      if (failed) return;
-      failed = true;
-      spool.destroy();
-      reject(err);
-    };
-    const waitFor = (out: Writable): void => {
-      waiting++;
-      source.pause();
-      const done = (): void => {
-        out.off("drain", done);
-        out.off("close", done);
-        waiting--;
-        if (waiting === 0) source.resume();
-      };
-      out.on("drain", done);
-      out.on("close", done);
-    };
-    source.on("data", (chunk: Buffer) => {
-      if (!spool.write(chunk)) waitFor(spool);
-      if (held && !client.destroyed && !client.write(held)) waitFor(client);
-      held = chunk;
-    });
-    source.on("end", () => spool.end());
-    source.on("error", fail);
-    spool.on("error", fail);
-    spool.on("close", () => {
-      if (!failed && spool.writableFinished) resolve(held);
-    });
-  });
 }
 
 function encodeInfo(info: ModuleInfo): Buffer {

@@ -53,7 +53,8 @@ export function parseProxyList(value: string): ProxyListEntry[] {
     }
     if (parsed.username || parsed.password) {
       throw new ProxyListError(
-        `proxy URL ${parsed.protocol}//${parsed.host}${parsed.pathname} carries credentials: put them in NETRC instead`,
+        `proxy URL ${parsed.protocol}//${parsed.host}${parsed.pathname} carries credentials; ` +
+          "gomirror reaches upstream proxies without credentials",
       );
     }
     entries.push({ kind: "url", url: item.replace(/\/+$/, ""), fallBackOnError });

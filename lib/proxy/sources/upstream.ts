@@ -165,6 +165,8 @@ export class UpstreamProxySource implements ModuleSource {
     }
     const body = answer.body.pipe(checkedLength(MAX_ZIP_BYTES, answer.size, what));
     answer.body.on("error", (err) => body.destroy(wrapTransportError(err, this.label, rel)));
+    // A consumer that stops early must give the connection back to the pool.
+    body.on("close", () => answer.body.destroy());
     return answer.size === undefined ? { body } : { body, size: answer.size };
   }
 

@@ -198,6 +198,29 @@ describe("CachedSource", () => {
     }
   });
 
+  it("does not let a first client that stops reading hold up the download for others", async () => {
+    const stalled = await t.cached.zip(M, "v1.0.0"); // never read
+    const other = await t.cached.zip(M, "v1.0.0");
+    expect((await readStream(other.body)).equals(ZIP)).toBe(true);
+    expect(t.inner.count("zip")).toBe(1);
+    // The stalled client can still read the whole zip later.
+    expect((await readStream(stalled.body)).equals(ZIP)).toBe(true);
+  }, 10_000);
+
+  it("still answers when the storage fails, fetching from the source instead", async () => {
+    const broken = {
+      get: async () => Promise.reject(new Error("EIO: storage unreachable")),
+      stat: async () => Promise.reject(new Error("EIO: storage unreachable")),
+      put: async () => Promise.reject(new Error("ENOSPC: no space left")),
+      delete: async () => undefined,
+      list: async function* () {},
+    };
+    const cached = new CachedSource(t.inner, broken, { ttlSeconds: 60, logger: silentLogger() });
+    expect((await cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
+    await expect(cached.list(M)).resolves.toEqual(["v1.0.0", "v1.1.0"]);
+    await expect(cached.info(M, "v1.0.0")).resolves.toMatchObject({ Version: "v1.0.0" });
+  });
+
   it("keeps storing a zip when its first client goes away", async () => {
     const download = await t.cached.zip(M, "v1.0.0");
     download.body.destroy();
