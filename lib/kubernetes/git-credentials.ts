@@ -1,4 +1,4 @@
-import { GIT_CREDENTIALS_DIR, SSH_DIR } from "./image-contract";
+import { GIT_CREDENTIALS_DIR } from "./image-contract";
 import { type EnvVar, type PodParts, type Volume, type VolumeMount, secretKeyEnv } from "./pod-parts";
 import { checkDnsSubdomain, checkHostname, checkSecretKey, fail } from "./validation";
 
@@ -7,8 +7,8 @@ import { checkDnsSubdomain, checkHostname, checkSecretKey, fail } from "./valida
  * (created by your secret manager, sealed-secrets, external-secrets...). The construct never
  * sees the values: it only refers to the Secret's keys.
  *
- * Give either `netrcKey` (a whole netrc file) or `tokenKey` (one access token for `tokenHosts`);
- * an SSH key can come on top.
+ * Give either `netrcKey` (a whole netrc file) or `tokenKey` (one access token for `tokenHosts`).
+ * There is no SSH key option: the proxy's git client fetches over HTTP(S) only.
  */
 export interface GitCredentialsOptions {
   /** Name of the existing Secret. */
@@ -36,27 +36,15 @@ export interface GitCredentialsOptions {
    * @default "x-access-token"
    */
   readonly tokenUsername?: string;
-  /**
-   * Key holding an SSH private key, mounted read-only with mode 0400 and used by `GIT_SSH_COMMAND`.
-   * @default none
-   */
-  readonly sshPrivateKeyKey?: string;
-  /**
-   * Key holding a known_hosts file for SSH host key checking. Required with `sshPrivateKeyKey`:
-   * without it every host key would have to be trusted blindly.
-   * @default none
-   */
-  readonly sshKnownHostsKey?: string;
 }
 
 const NETRC_VOLUME = "git-netrc";
-const SSH_VOLUME = "git-ssh";
 /** Only feeds the `$(...)` expansion of GOMIRROR_NETRC; the proxy does not read it. */
 export const GIT_TOKEN_ENV = "GOMIRROR_GIT_TOKEN";
 
 function validate(o: GitCredentialsOptions): void {
   checkDnsSubdomain(o.secretName, "gitCredentials.secretName");
-  for (const key of ["netrcKey", "tokenKey", "sshPrivateKeyKey", "sshKnownHostsKey"] as const) {
+  for (const key of ["netrcKey", "tokenKey"] as const) {
     const value = o[key];
     if (value !== undefined) checkSecretKey(value, `gitCredentials.${key}`);
   }
@@ -65,10 +53,8 @@ function validate(o: GitCredentialsOptions): void {
       `gitCredentials has both netrcKey and tokenKey; give one: put every host in the netrc file, or use a token`,
     );
   }
-  if (o.netrcKey === undefined && o.tokenKey === undefined && o.sshPrivateKeyKey === undefined) {
-    fail(
-      `gitCredentials names Secret "${o.secretName}" but no key in it; set netrcKey, tokenKey or sshPrivateKeyKey`,
-    );
+  if (o.netrcKey === undefined && o.tokenKey === undefined) {
+    fail(`gitCredentials names Secret "${o.secretName}" but no key in it; set netrcKey or tokenKey`);
   }
   if (o.tokenKey !== undefined && (o.tokenHosts === undefined || o.tokenHosts.length === 0)) {
     fail(`gitCredentials.tokenKey needs tokenHosts, the git hosts the token is for (e.g. ["github.com"])`);
@@ -79,14 +65,6 @@ function validate(o: GitCredentialsOptions): void {
   o.tokenHosts?.forEach((h, i) => checkHostname(h, `gitCredentials.tokenHosts[${i}]`));
   if (o.tokenUsername !== undefined && !/^[^\s]+$/.test(o.tokenUsername)) {
     fail(`gitCredentials.tokenUsername "${o.tokenUsername}" must be one word without spaces`);
-  }
-  if (o.sshPrivateKeyKey !== undefined && o.sshKnownHostsKey === undefined) {
-    fail(
-      `gitCredentials.sshPrivateKeyKey needs sshKnownHostsKey: add the git hosts' keys (ssh-keyscan) to the Secret`,
-    );
-  }
-  if (o.sshPrivateKeyKey === undefined && o.sshKnownHostsKey !== undefined) {
-    fail(`gitCredentials.sshKnownHostsKey is set without sshPrivateKeyKey`);
   }
 }
 
@@ -113,26 +91,6 @@ export function gitCredentialsPodParts(o: GitCredentialsOptions | undefined): Po
       (host) => `machine ${host} login ${login} password $(${GIT_TOKEN_ENV})`,
     );
     env.push({ name: "GOMIRROR_NETRC", value: lines.join("\n") });
-  }
-  if (o.sshPrivateKeyKey !== undefined && o.sshKnownHostsKey !== undefined) {
-    volumes.push({
-      name: SSH_VOLUME,
-      secret: {
-        secretName: o.secretName,
-        defaultMode: "0400",
-        items: [
-          { key: o.sshPrivateKeyKey, path: "id_key", mode: "0400" },
-          { key: o.sshKnownHostsKey, path: "known_hosts", mode: "0444" },
-        ],
-      },
-    });
-    volumeMounts.push({ name: SSH_VOLUME, mountPath: SSH_DIR, readOnly: true });
-    env.push({
-      name: "GIT_SSH_COMMAND",
-      value:
-        `ssh -i ${SSH_DIR}/id_key -o IdentitiesOnly=yes ` +
-        `-o UserKnownHostsFile=${SSH_DIR}/known_hosts -o StrictHostKeyChecking=yes`,
-    });
   }
   return { env, volumes, volumeMounts };
 }

@@ -35,4 +35,3 @@ export const TERMINATION_GRACE_SECONDS = 30;
 
 /** Where secrets with git credentials are mounted. */
 export const GIT_CREDENTIALS_DIR = "/etc/gomirror/git";
-export const SSH_DIR = "/etc/gomirror/ssh";

@@ -108,7 +108,7 @@ describe("proxy settings", () => {
     [{ upstreams: ["ftp://mirror.example"] }, /proxy.upstreams: invalid proxy URL scheme/],
     [
       { upstreams: ["https://user:pw@athens.example"] },
-      /proxy.upstreams: .*carries credentials: put them in NETRC/,
+      /proxy.upstreams: .*carries credentials; gomirror reaches upstream proxies without credentials/,
     ],
     [{ upstreamFallback: "any-error" as const }, /proxy.upstreamFallback needs proxy.upstreams/],
     [
@@ -188,42 +188,8 @@ describe("git credentials from an existing Secret", () => {
     expect(credentials.forHost("bitbucket.org")).toEqual({ login: "x-token-auth", password: "TOKEN" });
   });
 
-  test("an SSH key is mounted read-only with mode 0400, next to known_hosts, and ssh is told to use both", () => {
-    const { tf } = synth({
-      gitCredentials: {
-        secretName: "git-creds",
-        netrcKey: "netrc",
-        sshPrivateKeyKey: "id_ed25519",
-        sshKnownHostsKey: "known_hosts",
-      },
-    });
-    expect(volumeNamed(tf, "git-ssh")).toEqual({
-      name: "git-ssh",
-      secret: {
-        secret_name: "git-creds",
-        default_mode: "0400",
-        items: [
-          { key: "id_ed25519", path: "id_key", mode: "0400" },
-          { key: "known_hosts", path: "known_hosts", mode: "0444" },
-        ],
-      },
-    });
-    expect(mountNamed(tf, "git-ssh")).toEqual({
-      name: "git-ssh",
-      mount_path: "/etc/gomirror/ssh",
-      read_only: true,
-    });
-    expect(resolvedEnv(tf).GIT_SSH_COMMAND).toBe(
-      "ssh -i /etc/gomirror/ssh/id_key -o IdentitiesOnly=yes " +
-        "-o UserKnownHostsFile=/etc/gomirror/ssh/known_hosts -o StrictHostKeyChecking=yes",
-    );
-  });
-
   test.each([
-    [
-      { secretName: "git" },
-      /names Secret "git" but no key in it; set netrcKey, tokenKey or sshPrivateKeyKey/,
-    ],
+    [{ secretName: "git" }, /names Secret "git" but no key in it; set netrcKey or tokenKey/],
     [
       { secretName: "git", netrcKey: "n", tokenKey: "t", tokenHosts: ["github.com"] },
       /both netrcKey and tokenKey; give one/,
@@ -233,11 +199,6 @@ describe("git credentials from an existing Secret", () => {
     [
       { secretName: "git", tokenKey: "t", tokenHosts: ["https://github.com"] },
       /tokenHosts\[0\] "https:\/\/github.com" is not a host name/,
-    ],
-    [{ secretName: "git", sshPrivateKeyKey: "id" }, /sshPrivateKeyKey needs sshKnownHostsKey/],
-    [
-      { secretName: "git", netrcKey: "n", sshKnownHostsKey: "kh" },
-      /sshKnownHostsKey is set without sshPrivateKeyKey/,
     ],
     [
       { secretName: "Git_Creds", netrcKey: "n" },
