@@ -151,7 +151,7 @@ describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
       expect.arrayContaining(["GOMIRROR_LISTEN=0.0.0.0:8080", `GOMIRROR_STORAGE=${CACHE_DIR_IN_IMAGE}`]),
     );
     expect(Object.keys(config.Config.ExposedPorts ?? {})).toEqual(["8080/tcp"]);
-    expect(Object.keys(config.Config.Volumes ?? {})).toEqual([CACHE_DIR_IN_IMAGE]);
+    expect(Object.keys(config.Config.Volumes ?? {}).sort()).toEqual(["/tmp", CACHE_DIR_IN_IMAGE]);
     expect(config.Config.Entrypoint).toEqual(["node", "/app/gomirror.js"]);
     expect(config.Config.Cmd).toEqual(["serve"]);
     expect(config.Healthcheck?.Test).toEqual(["CMD", "node", "/app/healthcheck.js"]);
