@@ -11,6 +11,7 @@ import {
   PORT_NAME,
   READINESS_PATH,
   RUN_AS_USER,
+  SHUTDOWN_DELAY_SECONDS,
   TERMINATION_GRACE_SECONDS,
   TMP_DIR,
 } from "./image-contract";
@@ -106,7 +107,11 @@ export function createDeployment(scope: Construct, ctx: DeploymentContext): Depl
               image: ctx.image,
               imagePullPolicy: ctx.imagePullPolicy,
               port: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
-              env: [{ name: "GOMIRROR_LISTEN", value: `0.0.0.0:${CONTAINER_PORT}` }, ...ctx.parts.env],
+              env: [
+                { name: "GOMIRROR_LISTEN", value: `0.0.0.0:${CONTAINER_PORT}` },
+                { name: "GOMIRROR_SHUTDOWN_DELAY", value: String(SHUTDOWN_DELAY_SECONDS) },
+                ...ctx.parts.env,
+              ],
               resources: {
                 requests: ctx.resources.requests as Record<string, string> | undefined,
                 limits: ctx.resources.limits as Record<string, string> | undefined,

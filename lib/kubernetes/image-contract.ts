@@ -28,10 +28,16 @@ export const LIVENESS_PATH = "/healthz";
 export const METRICS_PATH = "/metrics";
 
 /**
- * Seconds Kubernetes waits after SIGTERM. The proxy drains in-flight downloads for
- * GOMIRROR_SHUTDOWN_GRACE (25 s by default), so this leaves it a few seconds to exit.
+ * Seconds a terminating pod keeps serving (GOMIRROR_SHUTDOWN_DELAY) with /readyz failing, while
+ * endpoints and ingress controllers stop sending it new connections.
  */
-export const TERMINATION_GRACE_SECONDS = 30;
+export const SHUTDOWN_DELAY_SECONDS = 5;
+
+/**
+ * Seconds Kubernetes waits after SIGTERM: the shutdown delay, then GOMIRROR_SHUTDOWN_GRACE
+ * (25 s by default) to drain in-flight downloads, and a few seconds to exit.
+ */
+export const TERMINATION_GRACE_SECONDS = SHUTDOWN_DELAY_SECONDS + 30;
 
 /** Where secrets with git credentials are mounted. */
 export const GIT_CREDENTIALS_DIR = "/etc/gomirror/git";

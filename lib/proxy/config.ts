@@ -44,6 +44,8 @@ export interface ProxyConfig {
   readonly zipRedirect: boolean;
   /** Seconds SIGTERM waits for in-flight requests and downloads. */
   readonly shutdownGraceSeconds: number;
+  /** Seconds the proxy keeps accepting after SIGTERM, with /readyz failing, before it stops. */
+  readonly shutdownDelaySeconds: number;
   /** Server processes sharing the listening socket (node:cluster); 1 runs no cluster. */
   readonly workers: number;
 }
@@ -307,6 +309,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: positiveNumber("GOMIRROR_SHUTDOWN_GRACE", 3600),
   },
   {
+    env: "GOMIRROR_SHUTDOWN_DELAY",
+    flag: "shutdown-delay",
+    description:
+      "seconds the proxy keeps serving after SIGTERM, /readyz failing, so load balancers stop sending first",
+    default: "0",
+    parse: positiveNumber("GOMIRROR_SHUTDOWN_DELAY", 300),
+  },
+  {
     env: "GOMIRROR_WORKERS",
     flag: "workers",
     description:
@@ -387,6 +397,7 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     },
     zipRedirect: parsed.GOMIRROR_ZIP_REDIRECT as boolean,
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
+    shutdownDelaySeconds: parsed.GOMIRROR_SHUTDOWN_DELAY as number,
     workers: parsed.GOMIRROR_WORKERS as number,
   };
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {

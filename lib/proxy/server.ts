@@ -195,6 +195,11 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
+      // Readiness fails from now on; keep serving until load balancers have noticed.
+      if (config.shutdownDelaySeconds > 0) {
+        logger.info({ event: "shutdown_delay", seconds: config.shutdownDelaySeconds }, "draining");
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+      }
       server.close();
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) =>

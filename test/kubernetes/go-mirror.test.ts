@@ -95,6 +95,12 @@ describe("GoMirrorKubernetes defaults", () => {
     expect(c.resources).toEqual({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } });
   });
 
+  test("a terminating pod keeps serving for 5 s with readiness failing, inside its grace period", () => {
+    expect(container(tf).env[1]).toEqual({ name: "GOMIRROR_SHUTDOWN_DELAY", value: "5" });
+    // 5 s delay + 25 s GOMIRROR_SHUTDOWN_GRACE for in-flight downloads + a margin to exit
+    expect(only(tf, "kubernetes_deployment_v1").spec.template.spec.termination_grace_period_seconds).toBe(35);
+  });
+
   test("/tmp is a size-limited emptyDir, the only writable place besides the cache", () => {
     expect(volumeNamed(tf, "tmp")).toEqual({ name: "tmp", empty_dir: { size_limit: "2Gi" } });
     expect(mountNamed(tf, "tmp")).toEqual({ name: "tmp", mount_path: "/tmp" });

@@ -290,6 +290,18 @@ describe("gomirror over HTTP", () => {
     );
   });
 
+  it("keeps serving for GOMIRROR_SHUTDOWN_DELAY after close, with readiness failing", async () => {
+    await proxy.close();
+    proxy = await start({ GOMIRROR_SHUTDOWN_DELAY: "1" });
+    const closed = proxy.close();
+    const ready = await get("/readyz");
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get("connection")).toBe("close");
+    expect((await get("/healthz")).status).toBe(200);
+    await closed;
+    await expect(get("/healthz")).rejects.toThrow();
+  });
+
   it("finishes an in-flight download on close, refuses readiness, then stops", async () => {
     upstream.faults.set("example.test/!upper/m/@v/v1.0.0.zip", { delayMs: 300 });
     const inflight = get("/example.test/!upper/m/@v/v1.0.0.zip").then(async (r) =>
