@@ -22,6 +22,7 @@ import { CloudFrontOriginPrefixList } from "./origin-prefix-list";
 import { nagFindingText } from "./nag-finding";
 import { MirrorStorage } from "./storage";
 import { IpAllowList } from "./waf";
+import { checkProxyEnvironment, ConfigError } from "../proxy/config";
 
 /** The port the proxy listens on inside the container (`GOMIRROR_LISTEN=0.0.0.0:8080`). */
 export const CONTAINER_PORT = 8080;
@@ -31,6 +32,12 @@ export const ORIGIN_VERIFY_HEADER = "X-Gomirror-Origin-Verify";
 
 /** Cache time for list, `@latest` and query answers, in the proxy and in CloudFront alike. */
 export const DEFAULT_CACHE_TTL = Duration.seconds(60);
+
+/** Shapes of the values only known at deploy time, for checking the proxy's settings at synth. */
+const DEPLOY_TIME_STAND_INS: Record<string, string> = {
+  GOMIRROR_STORAGE: "s3://deploy-time-bucket/gomirror",
+  GOMIRROR_S3_REGION: "us-east-1",
+};
 
 /** Environment variables GoMirror sets itself; `environment` may not override them. */
 const MANAGED_ENVIRONMENT = ["GOMIRROR_LISTEN", "GOMIRROR_STORAGE", "GOMIRROR_S3_REGION", "GOMIRROR_NETRC"];
@@ -807,6 +814,19 @@ export class GoMirror extends Construct implements GoMirrorMetrics {
         );
       }
       env[name] = value;
+    }
+    // Deploy-time values (the bucket, the region) are replaced by stand-ins of the same shape.
+    const known: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) {
+      if (!Token.isUnresolved(value)) known[name] = value;
+      else if (name in DEPLOY_TIME_STAND_INS) known[name] = DEPLOY_TIME_STAND_INS[name]!;
+    }
+    try {
+      checkProxyEnvironment(known);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw new Error(`GoMirror: the proxy would refuse its settings: ${err.message}`);
+      throw err;
     }
     return env;
   }

@@ -408,6 +408,16 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
   return config;
 }
 
+/**
+ * Checks environment variables that a deployment will hand to the proxy, the way the proxy will
+ * read them at startup, so that a bad value fails at synth instead of in a crash-looping task.
+ * Values that are not known yet (deploy-time tokens) are left out by the caller.
+ * @throws ConfigError naming the variable and the value
+ */
+export function checkProxyEnvironment(env: Record<string, string>): void {
+  loadConfig({ env, argv: [] });
+}
+
 /** The `--help` text for the settings. */
 export function settingsHelp(): string {
   const lines = SETTINGS.map((s) => {

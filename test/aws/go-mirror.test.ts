@@ -729,6 +729,21 @@ describe("GoMirror edge options", () => {
     ],
     [{ cdn: false, allowedIpRanges: [] }, /allowedIpRanges is empty/],
     [{ domainNames: ["goproxy.example.com"] }, /domainNames \(goproxy\.example\.com\) need cdnCertificate/],
+    // What the proxy itself would refuse at startup fails at synth, with the proxy's own message.
+    [{ logLevel: "INFO" }, /the proxy would refuse its settings: GOMIRROR_LOG_LEVEL="INFO": want one of/],
+    [
+      { upstreams: ["ftp://mirror.example"] },
+      /the proxy would refuse its settings: GOPROXY=.*invalid proxy URL scheme/,
+    ],
+    [{ sumdb: "sum.example+bad" }, /the proxy would refuse its settings: GOSUMDB="sum.example\+bad"/],
+    [
+      { gitRewrite: { "git@github.com:": "https://github.com/" } },
+      /GOMIRROR_GIT_REWRITE=.*is not an absolute URL/,
+    ],
+    [
+      { cacheTtl: Duration.days(31) },
+      /GOMIRROR_CACHE_TTL="2678400": want a number of seconds from 0 to 2592000/,
+    ],
   ] as [GoMirrorProps, RegExp][])("refuses %j", (props, message) => {
     expect(() => mirror(props)).toThrow(message);
   });

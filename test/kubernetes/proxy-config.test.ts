@@ -126,6 +126,9 @@ describe("proxy settings", () => {
     [{ gitRewrites: { "a=b": "https://x.example/" } }, /proxy.gitRewrites key "a=b" must be a URL prefix/],
     [{ logLevel: "verbose" as unknown as "info" }, /proxy.logLevel "verbose" is not one of/],
     [{ extraEnv: { "BAD-NAME": "1" } }, /proxy.extraEnv key "BAD-NAME" is not an environment variable name/],
+    // Checked by the proxy's own startup code: what it would refuse fails at synth.
+    [{ sumdb: "sum.example+bad" }, /the proxy would refuse its settings: GOSUMDB="sum.example\+bad"/],
+    [{ extraEnv: { GOMIRROR_WORKERS: "0" } }, /the proxy would refuse its settings: GOMIRROR_WORKERS="0"/],
   ])("refuses %j", (proxy, message) => {
     expect(() => synth({ proxy })).toThrow(message);
   });
