@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { Logger } from "pino";
@@ -32,11 +32,12 @@ interface RawAnswer {
 }
 
 const RETRY_STATUSES = new Set([502, 503, 504]);
+const MAX_REDIRECTS = 5;
 const RETRY_BACKOFF_MS = [100, 400];
 const USER_AGENT = "gomirror (+GOPROXY protocol)";
 
 /** Keep-alive pooling for every upstream; undici keeps connections per origin. */
-export function createUpstreamAgent(timeoutMs: number): Agent {
+export function createUpstreamAgent(timeoutMs: number): Dispatcher {
   return new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 300_000,
@@ -44,7 +45,9 @@ export function createUpstreamAgent(timeoutMs: number): Agent {
     connectTimeout: Math.min(timeoutMs, 10_000),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-  });
+    // Redirects are followed, as the go command does: an upstream may answer a zip with a
+    // presigned storage URL. No credentials are ever sent upstream, so none can leak.
+  }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -233,18 +236,9 @@ export class UpstreamProxySource implements ModuleSource {
       method: "GET",
       dispatcher: this.dispatcher,
       headers: { "user-agent": USER_AGENT, accept: "*/*" },
-      maxRedirections: 0,
-    } as Parameters<typeof request>[1]);
+    });
     const length = res.headers["content-length"];
     const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
-    if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
-      // Follow same-origin redirects only: a redirect must not carry a request elsewhere.
-      res.body.destroy();
-      throw new ProxyError(
-        "upstream",
-        `${this.label}/${rel}: upstream answered a redirect (${res.statusCode})`,
-      );
-    }
     return { status: res.statusCode, body: res.body, size };
   }
 

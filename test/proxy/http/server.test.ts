@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../../lib/proxy/config";
@@ -142,6 +144,23 @@ describe("gomirror over HTTP", () => {
     expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);
     const want = createHash("sha256").update(ZIP).digest("hex");
     for (const b of bodies) expect(createHash("sha256").update(b).digest("hex")).toBe(want);
+  });
+
+  it("follows an upstream's redirect, as the go command does (a zip handed out from storage)", async () => {
+    const redirector = createServer((req, res) => {
+      res.writeHead(302, { location: `${upstream.url}${req.url}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+    try {
+      await proxy.close();
+      proxy = await start({ GOPROXY: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}` });
+      const zip = Buffer.from(await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer());
+      expect(zip.equals(ZIP)).toBe(true);
+      expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);
+    } finally {
+      await new Promise((resolve) => redirector.close(resolve));
+    }
   });
 
   it("passes an upstream 404 on as 404, with a text/plain reason", async () => {
