@@ -508,7 +508,8 @@ export class GoMirror extends Construct implements GoMirrorMetrics {
       targetType: elbv2.TargetType.IP,
       targets: [this.service.loadBalancerTarget({ containerName: "Proxy", containerPort: CONTAINER_PORT })],
       healthCheck: {
-        path: "/healthz",
+        // Readiness, not liveness: a task that cannot reach its storage leaves the target group.
+        path: "/readyz",
         healthyHttpCodes: "200",
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),

@@ -1,5 +1,9 @@
+import { readdir, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
@@ -54,10 +58,12 @@ export function buildSource(
     metrics: ProxyMetrics;
     direct?: ModuleSource;
     verify?: (s: ModuleSource) => ModuleSource;
+    /** The connection pool for upstream proxies. @default a new one */
+    agent?: Dispatcher;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
-  const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
+  const agent = parts.agent ?? createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const entries: ChainEntry[] = config.proxyList.map((entry) => {
     switch (entry.kind) {
       case "url":
@@ -100,6 +106,24 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
     storage.presignedGetUrl(await source.storedZip(path, version), REDIRECT_URL_SECONDS);
 }
 
+/** Spool directories older than this were left by a process that was stopped mid-download. */
+const STALE_SPOOL_MS = 60 * 60 * 1000;
+
+/** Removes what interrupted downloads left in the temp directory. */
+async function sweepSpools(logger: Logger): Promise<void> {
+  const dir = tmpdir();
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!/^gomirror-(zip|verify)-/.test(name)) continue;
+    const spool = join(dir, name);
+    const info = await stat(spool).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_SPOOL_MS) {
+      await rm(spool, { recursive: true, force: true });
+      logger.info({ event: "spool_swept", dir: spool }, "removed a stale download spool");
+    }
+  }
+}
+
 const READINESS_PROBE_KEY = "gomirror-readiness-probe";
 const READINESS_CACHE_MS = 2000;
 
@@ -128,7 +152,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   // Public modules are checked against the checksum database before they are cached.
   const sumdb = createSumdbWiring(config, { storage, logger, metrics });
   const verify = deps.verify ?? sumdb.verify;
-  const source = buildSource(config, { storage, logger, metrics, direct, verify });
+  const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
+  const source = buildSource(config, { storage, logger, metrics, direct, verify, agent });
+  void sweepSpools(logger);
 
   let shuttingDown = false;
   let readyCache: { at: number; ok: boolean } | undefined;
@@ -213,6 +239,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await git?.close();
+      await agent.close().catch(() => undefined);
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

@@ -152,9 +152,9 @@ describe("GoMirror defaults", () => {
     });
   });
 
-  it("health-checks the tasks on /healthz", () => {
+  it("takes a task out of the target group when it is not ready (/readyz: storage unreachable)", () => {
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
-      HealthCheckPath: "/healthz",
+      HealthCheckPath: "/readyz",
       Matcher: { HttpCode: "200" },
       Port: 8080,
       TargetType: "ip",

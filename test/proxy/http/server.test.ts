@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -249,6 +249,19 @@ describe("gomirror over HTTP", () => {
     const res = await get("/example.test/other/@v/list");
     expect(res.status).toBe(403);
     expect(await res.text()).toBe("module lookup disabled by GOPROXY=off: example.test/other\n");
+  });
+
+  it("removes download spools an interrupted process left behind, and only old ones", async () => {
+    const stale = mkdtempSync(path.join(tmpdir(), "gomirror-zip-"));
+    const fresh = mkdtempSync(path.join(tmpdir(), "gomirror-zip-"));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    await proxy.close();
+    proxy = await start();
+    for (let i = 0; i < 50 && existsSync(stale); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    rmSync(fresh, { recursive: true, force: true });
   });
 
   it("answers health, readiness and request ids; logs each request as JSON", async () => {
