@@ -8,7 +8,7 @@ import type { ModuleInfo, ModuleSource } from "../sources/source";
 import { messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
 
-/** Serves `/sumdb/...`; answers false when no checksum database proxy is configured. */
+/** Serves `/sumdb/<rest>` (the checksum database proxy, lib/proxy/sumdb/handler.ts). */
 export type SumdbHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
 
 /** Gives a presigned URL for a stored zip, in redirect mode (S3 storage). */

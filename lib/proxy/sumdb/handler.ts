@@ -1,3 +1,4 @@
+import type { SumdbHandler } from "../http/handler";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { invalid, notFound, ProxyError } from "../errors";
@@ -32,8 +33,6 @@ export interface SumdbProxyOptions {
   readonly shortTtlSeconds?: number;
 }
 
-export type SumdbRequestHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
-
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const TEXT = "text/plain; charset=utf-8";
 const MOD_VER = /^[^@]+@v[0-9]+\.[0-9]+\.[0-9]+(-[^@]*)?(\+incompatible)?$/;
@@ -54,7 +53,7 @@ function decodeRest(rest: string): string {
   return decoded;
 }
 
-export function createSumdbHandler(options: SumdbProxyOptions): SumdbRequestHandler {
+export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
   const noSumdb = options.noSumdb ?? "";
   const shortCache = `public, max-age=${options.shortTtlSeconds ?? 60}`;
   // Longest name first, so that `a.example/b` wins over `a.example` for `a.example/b/latest`.

@@ -5,7 +5,8 @@ import type { ModuleSource } from "../sources/source";
 import type { Storage } from "../storage/storage";
 import { SumdbClient } from "./client";
 import { parseGosumdb } from "./config";
-import { createSumdbHandler, type SumdbRequestHandler } from "./handler";
+import type { SumdbHandler } from "../http/handler";
+import { createSumdbHandler } from "./handler";
 import { VerifyingSource } from "./verify";
 
 /**
@@ -19,7 +20,7 @@ export interface SumdbWiring {
   /** Wraps the routed module source, before the cache (ProxyDeps.verify). */
   readonly verify: ((source: ModuleSource) => ModuleSource) | undefined;
   /** Serves `/sumdb/<rest>` (ProxyDeps.sumdb). */
-  readonly handler: SumdbRequestHandler | undefined;
+  readonly handler: SumdbHandler | undefined;
 }
 
 export interface SumdbWiringParts {
