@@ -104,9 +104,9 @@ async function verify(argv: string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv: argv.filter((a) => a !== "--remove") });
   if (parseGosumdb(config.sumdb) === undefined) fail("verify needs a checksum database, but GOSUMDB=off");
   const storage = openStorage(config.storage, {
-    endpoint: config.s3.endpoint,
-    forcePathStyle: config.s3.forcePathStyle,
-    region: config.s3.region,
+    endpoint: config.s3Endpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+    region: config.s3Region,
   });
   const summary = await runVerify({ storage, config, remove, logger: createLogger(config.logLevel) });
   for (const failure of summary.failures) process.stdout.write(`FAIL ${failure.reason}\n`);

@@ -32,7 +32,7 @@ class OnPremMirrorStack extends TerraformStack {
       proxy: {
         upstreams: ["https://proxy.golang.org", "direct"],
         privatePatterns: ["gitlab.example.internal/*"],
-        cacheTtlSeconds: 120,
+        cacheTtl: 120,
       },
       // A Secret with key "token" (a GitLab deploy or access token), created outside Terraform.
       gitCredentials: {

@@ -3,28 +3,8 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
-
-/** The metrics a mirror exposes; `GoMirror` implements it. */
-export interface GoMirrorMetrics {
-  /** Requests reaching the load balancer (Sum per period). */
-  metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Share of requests answered 5xx by the targets or the load balancer, in percent. */
-  metric5xxRate(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric;
-  /** 99th percentile of the targets' response time, in seconds. */
-  metricLatencyP99(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Targets failing the `/healthz` check (Maximum). */
-  metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Targets passing the `/healthz` check (Minimum). */
-  metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** The service's CPU use in percent of its reservation. */
-  metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** The service's memory use in percent of its reservation. */
-  metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Failed requests to upstream proxies and VCS hosts (from the proxy's logs). */
-  metricUpstreamErrors(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Downloads whose hash disagreed with the checksum database (from the proxy's logs). */
-  metricChecksumMismatches(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-}
+import { READINESS_PATH } from "../image-contract";
+import type { GoMirrorMetrics } from "./metrics";
 
 /** When the mirror's alarms fire. Every alarm sends to the alarm topic on ALARM and OK. */
 export interface GoMirrorAlarmThresholds {
@@ -154,7 +134,7 @@ export class GoMirrorAlarms extends Construct {
       "UnhealthyHosts",
       m.metricUnhealthyHosts({ period: minute }),
       unhealthy,
-      `gomirror: ${unhealthy} or more tasks failing /healthz`,
+      `gomirror: ${unhealthy} or more tasks failing the readiness check (${READINESS_PATH})`,
       { evaluationPeriods: 3, datapointsToAlarm: 2, atOrAbove: true },
     );
     const cpu = t.cpuUtilizationPercent ?? 85;

@@ -1,6 +1,7 @@
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
-import type { GoMirrorAlarms, GoMirrorMetrics } from "./alarms";
+import type { GoMirrorAlarms } from "./alarms";
+import type { GoMirrorMetrics } from "./metrics";
 
 export interface GoMirrorDashboardProps {
   /** Where the metrics come from. */

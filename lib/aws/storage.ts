@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { formatS3Url, isKeyPrefix } from "../proxy/storage/s3-url";
 
 /** The key prefix used when none is given. */
 export const DEFAULT_STORAGE_PREFIX = "gomirror";
@@ -46,10 +47,10 @@ export interface MirrorStorageProps {
 /** Strips surrounding slashes and rejects what IAM resource patterns would misread. */
 export function normaliseStoragePrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, "");
-  if (/[*?$]/.test(trimmed) || trimmed.includes("//")) {
+  if (!isKeyPrefix(trimmed)) {
     throw new Error(
       `invalid storage prefix "${prefix}": use plain path segments such as "gomirror" or "team/gomirror" ` +
-        "(no *, ?, $ or empty segments)",
+        "(letters, digits and ._~!+@-; no *, ?, $ or empty segments)",
     );
   }
   return trimmed;
@@ -77,7 +78,7 @@ export class MirrorStorage extends Construct {
     }
     this.prefix = normaliseStoragePrefix(props.prefix ?? DEFAULT_STORAGE_PREFIX);
     this.bucket = props.existingBucket ?? this.createBucket(props);
-    this.storageUrl = `s3://${this.bucket.bucketName}${this.prefix ? `/${this.prefix}` : ""}`;
+    this.storageUrl = formatS3Url({ bucket: this.bucket.bucketName, prefix: this.prefix });
   }
 
   private createBucket(props: MirrorStorageProps): s3.Bucket {

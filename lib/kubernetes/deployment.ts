@@ -11,13 +11,10 @@ import {
   PORT_NAME,
   READINESS_PATH,
   RUN_AS_USER,
-  SHUTDOWN_DELAY_SECONDS,
-  TERMINATION_GRACE_SECONDS,
   TMP_DIR,
-} from "./image-contract";
-import { checkProxyEnvironment, ConfigError } from "../proxy/config";
+} from "../image-contract";
+import { SHUTDOWN_DELAY_SECONDS, TERMINATION_GRACE_SECONDS } from "./image-contract";
 import type { EnvVar, PodParts } from "./pod-parts";
-import { fail } from "./validation";
 import type { ResourceRequirements, TopologySpreadOptions } from "./props";
 
 /** Everything the Deployment is built from, already validated by the construct. */
@@ -109,7 +106,7 @@ export function createDeployment(scope: Construct, ctx: DeploymentContext): Depl
               image: ctx.image,
               imagePullPolicy: ctx.imagePullPolicy,
               port: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
-              env: proxyEnvironment(ctx.parts.env),
+              env: ctx.parts.env,
               resources: {
                 requests: ctx.resources.requests as Record<string, string> | undefined,
                 limits: ctx.resources.limits as Record<string, string> | undefined,
@@ -138,24 +135,10 @@ export function createDeployment(scope: Construct, ctx: DeploymentContext): Depl
   });
 }
 
-/**
- * The container's environment, checked the way the proxy reads it at startup, so that a value
- * it would refuse fails at synth instead of in a crash-looping pod. Values from Secrets are
- * only known in the cluster and are left out of the check.
- */
-function proxyEnvironment(parts: readonly EnvVar[]): EnvVar[] {
-  const env: EnvVar[] = [
+/** What the pod's environment starts with: the image's address and the drain delay on SIGTERM. */
+export function baseEnvironment(): EnvVar[] {
+  return [
     { name: "GOMIRROR_LISTEN", value: `0.0.0.0:${CONTAINER_PORT}` },
     { name: "GOMIRROR_SHUTDOWN_DELAY", value: String(SHUTDOWN_DELAY_SECONDS) },
-    ...parts,
   ];
-  const known: Record<string, string> = {};
-  for (const e of env) if (typeof e.value === "string") known[e.name] = e.value;
-  try {
-    checkProxyEnvironment(known);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`the proxy would refuse its settings: ${err.message}`);
-    throw err;
-  }
-  return env;
 }

@@ -9,9 +9,9 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
-import { createDeployment } from "./deployment";
+import { baseEnvironment, createDeployment } from "./deployment";
 import { gitCredentialsPodParts } from "./git-credentials";
-import { PORT_NAME } from "./image-contract";
+import { PORT_NAME } from "../image-contract";
 import { checkIngressOptions, createIngress } from "./ingress";
 import { type GoMirrorLabels, goMirrorLabels } from "./labels";
 import { checkMonitoringOptions, createPrometheusRule, createServiceMonitor } from "./monitoring";
@@ -137,11 +137,10 @@ export class GoMirrorKubernetes extends Construct {
     this.persistentVolumeClaim = binding.persistentVolumeClaim;
     const networkPolicy = props.networkPolicy ?? {};
     checkNetworkPolicyOptions(networkPolicy, { storageEndpoint: binding.endpoint });
-    const parts = mergePodParts(
-      binding,
-      proxySettingsPodParts(props.proxy),
-      gitCredentialsPodParts(props.gitCredentials),
-    );
+    const base = { env: baseEnvironment(), volumes: [], volumeMounts: [] };
+    const credentials = gitCredentialsPodParts(props.gitCredentials);
+    const settings = proxySettingsPodParts(props.proxy ?? {}, mergePodParts(base, binding, credentials).env);
+    const parts = mergePodParts(base, binding, settings, credentials);
 
     this.serviceAccount = new ServiceAccountV1(this, "ServiceAccount", {
       metadata: { name, namespace, labels },

@@ -1,7 +1,7 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
-import { METRICS_PATH, PORT_NAME } from "./image-contract";
+import { METRICS_PATH, PORT_NAME } from "../image-contract";
 import { checkDnsLabel, checkInteger, checkLabels, checkPrometheusDuration, fail } from "./validation";
 
 /**

@@ -6,7 +6,7 @@ import {
   type NetworkPolicyV1SpecIngressFrom,
 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
-import { CONTAINER_PORT } from "./image-contract";
+import { CONTAINER_PORT } from "../image-contract";
 import { namespaceNameSelector } from "./labels";
 import type { StorageEndpoint } from "./storage";
 import { checkDnsLabel, checkLabels, checkPort, cidrStrictlyContains, fail, parseCidr } from "./validation";

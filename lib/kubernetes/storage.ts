@@ -1,6 +1,7 @@
 import { PersistentVolumeClaimV1 } from "@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1";
 import type { Construct } from "constructs";
-import { CACHE_DIR } from "./image-contract";
+import { CACHE_DIR } from "../image-contract";
+import { formatS3Url, isBucketName, isKeyPrefix } from "../proxy/storage/s3-url";
 import { type EnvVar, type PodParts, secretKeyEnv } from "./pod-parts";
 import { checkDnsSubdomain, checkQuantity, checkSecretKey, fail } from "./validation";
 
@@ -171,19 +172,11 @@ export interface S3CompatibleStorageOptions {
    */
   readonly credentialsSecret?: S3CredentialsSecret;
   /**
-   * Answer `.zip` requests with a redirect to a presigned URL (GOMIRROR_ZIP_REDIRECT). Only if
-   * the go command's machines can reach the endpoint themselves.
-   * @default false
-   */
-  readonly zipRedirect?: boolean;
-  /**
    * Size limit of the emptyDir mounted at the cache directory for local scratch files.
    * @default "2Gi"
    */
   readonly localScratchSizeLimit?: string;
 }
-
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export class S3Storage extends GoMirrorStorage {
   readonly description = "S3 object storage";
@@ -193,18 +186,13 @@ export class S3Storage extends GoMirrorStorage {
   constructor(private readonly options: S3CompatibleStorageOptions) {
     super();
     const o = options;
-    if (!BUCKET.test(o.bucket) || o.bucket.includes("..")) {
+    if (!isBucketName(o.bucket)) {
       fail(
         `storage bucket "${o.bucket}" is not an S3 bucket name; use 3-63 lowercase letters, digits, '.' and '-'`,
       );
     }
     if (o.prefix !== undefined) {
-      const segments = o.prefix.split("/");
-      if (
-        o.prefix === "" ||
-        segments.some((s) => s === "" || s === "." || s === "..") ||
-        /[\s\\]/.test(o.prefix)
-      ) {
+      if (o.prefix === "" || !isKeyPrefix(o.prefix)) {
         fail(
           `storage prefix "${o.prefix}" must be path segments like "gomirror" or "team/gomirror", no leading or trailing '/'`,
         );
@@ -242,7 +230,7 @@ export class S3Storage extends GoMirrorStorage {
 
   /** The GOMIRROR_STORAGE value. */
   get location(): string {
-    return `s3://${this.options.bucket}${this.options.prefix ? `/${this.options.prefix}` : ""}`;
+    return formatS3Url({ bucket: this.options.bucket, prefix: this.options.prefix ?? "" });
   }
 
   bind(): StorageBinding {
@@ -255,8 +243,6 @@ export class S3Storage extends GoMirrorStorage {
       name: "GOMIRROR_S3_FORCE_PATH_STYLE",
       value: String(o.forcePathStyle ?? o.endpoint !== undefined),
     });
-    if (o.zipRedirect !== undefined)
-      env.push({ name: "GOMIRROR_ZIP_REDIRECT", value: String(o.zipRedirect) });
     if (o.credentialsSecret !== undefined) {
       const c = o.credentialsSecret;
       env.push(secretKeyEnv("AWS_ACCESS_KEY_ID", c.secretName, c.accessKeyIdKey ?? "AWS_ACCESS_KEY_ID"));

@@ -134,9 +134,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const storage =
     deps.storage ??
     openStorage(config.storage, {
-      endpoint: config.s3.endpoint,
-      forcePathStyle: config.s3.forcePathStyle,
-      region: config.s3.region,
+      endpoint: config.s3Endpoint,
+      forcePathStyle: config.s3ForcePathStyle,
+      region: config.s3Region,
     });
   let presigning: PresigningStorage | undefined;
   if (config.zipRedirect && !deps.zipRedirect) {

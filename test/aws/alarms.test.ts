@@ -109,7 +109,7 @@ describe("GoMirror alarms", () => {
 
   it("counts upstream errors and checksum mismatches from the JSON logs", () => {
     const logGroup = ref(stack, m.logGroup);
-    const namespace = m.metricUpstreamErrors().namespace;
+    const namespace = m.metrics.metricUpstreamErrors().namespace;
     expect(namespace).toMatch(/^GoMirror\/\S+$/);
     template.hasResourceProperties("AWS::Logs::MetricFilter", {
       LogGroupName: logGroup,
@@ -230,7 +230,7 @@ describe("GoMirror metric helpers", () => {
     ["metricUpstreamErrors", undefined, "UpstreamErrors", "Sum"],
     ["metricChecksumMismatches", undefined, "ChecksumMismatches", "Sum"],
   ] as const)("%s is %s %s (%s)", (method, namespace, metricName, statistic) => {
-    const metric = m[method]() as cloudwatch.Metric;
+    const metric = m.metrics[method]() as cloudwatch.Metric;
     expect(metric).toBeInstanceOf(cloudwatch.Metric);
     expect(metric.metricName).toBe(metricName);
     expect(metric.statistic).toBe(statistic);
@@ -238,11 +238,11 @@ describe("GoMirror metric helpers", () => {
   });
 
   it("metric5xxRate and metric5xxCount are math expressions honouring the period", () => {
-    const rate = m.metric5xxRate({ period: Duration.minutes(5) }) as cloudwatch.MathExpression;
+    const rate = m.metrics.metric5xxRate({ period: Duration.minutes(5) }) as cloudwatch.MathExpression;
     expect(rate).toBeInstanceOf(cloudwatch.MathExpression);
     expect(rate.period.toMinutes()).toBe(5);
     expect(Object.keys(rate.usingMetrics).sort()).toEqual(["elb5xx", "requests", "target5xx"]);
-    const count = m.metric5xxCount() as cloudwatch.MathExpression;
+    const count = m.metrics.metric5xxCount() as cloudwatch.MathExpression;
     expect(count.expression).toBe("FILL(target5xx, 0) + FILL(elb5xx, 0)");
   });
 });

@@ -162,7 +162,7 @@ describe("GoMirror defaults", () => {
   });
 
   it("admits only CloudFront's origin-facing prefix list, looked up at deploy time", () => {
-    const lookupId = logicalId(stack, m.node.findChild("OriginPrefixList").node.findChild("Lookup"));
+    const lookupId = logicalId(stack, m.edge.node.findChild("OriginPrefixList").node.findChild("Lookup"));
     template.hasResourceProperties("Custom::AWS", {
       Create: Match.serializedJson(
         Match.objectLike({
@@ -338,7 +338,7 @@ describe("GoMirror proxy settings", () => {
       noSumdb: ["git.example.com"],
       cacheTtl: Duration.minutes(2),
       upstreamTimeout: Duration.seconds(45),
-      gitRewrite: { "https://github.com/": "https://git.example.com/mirror/" },
+      gitRewrites: { "https://github.com/": "https://git.example.com/mirror/" },
       logLevel: "debug",
       environment: { HTTPS_PROXY: "http://proxy.internal:3128" },
     });
@@ -737,7 +737,7 @@ describe("GoMirror edge options", () => {
     ],
     [{ sumdb: "sum.example+bad" }, /the proxy would refuse its settings: GOSUMDB="sum.example\+bad"/],
     [
-      { gitRewrite: { "git@github.com:": "https://github.com/" } },
+      { gitRewrites: { "git@github.com:": "https://github.com/" } },
       /GOMIRROR_GIT_REWRITE=.*is not an absolute URL/,
     ],
     [

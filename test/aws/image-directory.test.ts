@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { findImageDirectory, GoMirror, imageBundleProblem } from "../../lib/aws";
+import { GoMirror } from "../../lib/aws";
+import { findImageDirectory, imageBundleProblem } from "../../lib/aws/image-directory";
 import { testStack } from "./support";
 
 describe("findImageDirectory", () => {

@@ -1,6 +1,7 @@
 import { Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { checkCidr, GoMirrorWafStack, IpAllowList, splitCidrs } from "../../lib/aws";
+import { GoMirrorWafStack, IpAllowList } from "../../lib/aws";
+import { checkCidr, splitCidrs } from "../../lib/aws/cidr";
 import { testApp, testStack } from "./support";
 
 describe("checkCidr", () => {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { validate } from "dockerfile-utils";
+import { CACHE_DIR, CONTAINER_PORT, IMAGE_ENVIRONMENT, RUN_AS_USER, TMP_DIR } from "../../lib/image-contract";
 
 /**
  * The Dockerfile as text: it lints clean, it keeps to what every builder parses (podman/buildah
@@ -78,5 +79,15 @@ describe("image/Dockerfile", () => {
       return l.slice(1);
     });
     expect(allowed.sort()).toEqual(copied.sort());
+  });
+
+  it("keeps the image contract the constructs build on (lib/image-contract.ts)", () => {
+    const all = instructions(text);
+    const env = all.filter((i) => /^ENV\b/.test(i)).join(" ");
+    for (const [name, value] of Object.entries(IMAGE_ENVIRONMENT)) expect(env).toContain(`${name}=${value}`);
+    expect(all).toContain(`EXPOSE ${CONTAINER_PORT}`);
+    expect(all).toContain(`VOLUME ["${CACHE_DIR}", "${TMP_DIR}"]`);
+    expect(all.filter((i) => /^USER\b/.test(i)).pop()).toBe(`USER ${RUN_AS_USER}:${RUN_AS_USER}`);
+    expect(text).toContain(`fs.chownSync('${CACHE_DIR}', ${RUN_AS_USER}, ${RUN_AS_USER})`);
   });
 });

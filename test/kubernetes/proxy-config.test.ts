@@ -40,8 +40,8 @@ describe("proxy settings", () => {
         noProxy: ["git.example.com/*"],
         sumdb: "sum.golang.org",
         noSumdb: ["git.example.com/*", "vendor.example.com/*"],
-        cacheTtlSeconds: 300,
-        upstreamTimeoutSeconds: 45,
+        cacheTtl: 300,
+        upstreamTimeout: "45s",
         gitRewrites: { "https://github.com/acme/": "https://git.internal/mirror/acme/" },
         logLevel: "debug",
       },
@@ -81,18 +81,23 @@ describe("proxy settings", () => {
     expect([config.noProxy, config.noSumdb]).toEqual(["git.example.com/*", "git.example.com/*"]);
   });
 
-  test("extraEnv adds variables, but may not set one the construct owns", () => {
-    const env = resolvedEnv(synth({ proxy: { extraEnv: { GOMIRROR_SHUTDOWN_GRACE: "20" } } }).tf);
+  test("environment adds variables, but may not set one the construct or a prop sets", () => {
+    const env = resolvedEnv(synth({ proxy: { environment: { GOMIRROR_SHUTDOWN_GRACE: "20" } } }).tf);
     expect(loadConfig({ env, argv: [] }).shutdownGraceSeconds).toBe(20);
-    expect(() => synth({ proxy: { upstreams: ["direct"], extraEnv: { GOPROXY: "off" } } })).toThrow(
-      /environment variable GOPROXY is set twice; remove it from proxy.extraEnv/,
+    expect(() => synth({ proxy: { upstreams: ["direct"], environment: { GOPROXY: "off" } } })).toThrow(
+      /environment variable GOPROXY is set twice; remove it from proxy.environment and keep proxy.upstreams/,
     );
     expect(() =>
       synth({
         storage: GoMirrorStorage.s3({ bucket: "mods" }),
-        proxy: { extraEnv: { GOMIRROR_STORAGE: "/x" } },
+        proxy: { environment: { GOMIRROR_STORAGE: "/x" } },
       }),
-    ).toThrow(/GOMIRROR_STORAGE is set twice/);
+    ).toThrow(
+      /proxy.environment.GOMIRROR_STORAGE is set by GoMirrorKubernetes itself, from the storage props/,
+    );
+    expect(() => synth({ proxy: { environment: { GOMIRROR_SHUTDOWN_DELAY: "0" } } })).toThrow(
+      /proxy.environment.GOMIRROR_SHUTDOWN_DELAY is set by GoMirrorKubernetes itself; remove it/,
+    );
   });
 
   test.each([
@@ -105,10 +110,13 @@ describe("proxy settings", () => {
       { upstreams: ["https://a.example,https://b.example"] },
       /proxy.upstreams\[0\] ".*" must be a single URL/,
     ],
-    [{ upstreams: ["ftp://mirror.example"] }, /proxy.upstreams: invalid proxy URL scheme/],
+    [
+      { upstreams: ["ftp://mirror.example"] },
+      /GOPROXY="ftp:\/\/mirror.example": invalid proxy URL scheme.* \(from proxy.upstreams\)/,
+    ],
     [
       { upstreams: ["https://user:pw@athens.example"] },
-      /proxy.upstreams: .*carries credentials; gomirror reaches upstream proxies without credentials/,
+      /GOPROXY=".*\[redacted\].*carries credentials; gomirror reaches upstream proxies without credentials/,
     ],
     [{ upstreamFallback: "any-error" as const }, /proxy.upstreamFallback needs proxy.upstreams/],
     [
@@ -117,18 +125,25 @@ describe("proxy settings", () => {
     ],
     [{ noSumdb: [""] }, /proxy.noSumdb\[0\] "" is not a module path pattern/],
     [{ sumdb: "" }, /proxy.sumdb "" is empty/],
-    [{ cacheTtlSeconds: -1 }, /proxy.cacheTtlSeconds is -1; want a whole number from 0 to 2592000/],
-    [{ upstreamTimeoutSeconds: 1.5 }, /proxy.upstreamTimeoutSeconds is 1.5/],
+    [
+      { cacheTtl: -1 },
+      /GOMIRROR_CACHE_TTL="-1": want a number of seconds from 0 to 2592000 \(from proxy.cacheTtl\)/,
+    ],
+    [{ cacheTtl: "soon" }, /proxy.cacheTtl "soon" is not a duration/],
+    [{ upstreamTimeout: 0 }, /GOMIRROR_UPSTREAM_TIMEOUT="0": want at least 1 second/],
     [
       { gitRewrites: { "https://github.com/": "git.internal" } },
-      /proxy.gitRewrites\["https:\/\/github.com\/"\] = "git.internal" must be a URL/,
+      /GOMIRROR_GIT_REWRITE=.*"git.internal" is not an absolute URL \(from proxy.gitRewrites\)/,
     ],
     [{ gitRewrites: { "a=b": "https://x.example/" } }, /proxy.gitRewrites key "a=b" must be a URL prefix/],
-    [{ logLevel: "verbose" as unknown as "info" }, /proxy.logLevel "verbose" is not one of/],
-    [{ extraEnv: { "BAD-NAME": "1" } }, /proxy.extraEnv key "BAD-NAME" is not an environment variable name/],
+    [{ logLevel: "verbose" as unknown as "info" }, /GOMIRROR_LOG_LEVEL="verbose": want one of/],
+    [
+      { environment: { "BAD-NAME": "1" } },
+      /proxy.environment key "BAD-NAME" is not an environment variable name/,
+    ],
     // Checked by the proxy's own startup code: what it would refuse fails at synth.
     [{ sumdb: "sum.example+bad" }, /the proxy would refuse its settings: GOSUMDB="sum.example\+bad"/],
-    [{ extraEnv: { GOMIRROR_WORKERS: "0" } }, /the proxy would refuse its settings: GOMIRROR_WORKERS="0"/],
+    [{ environment: { GOMIRROR_WORKERS: "0" } }, /the proxy would refuse its settings: GOMIRROR_WORKERS="0"/],
   ])("refuses %j", (proxy, message) => {
     expect(() => synth({ proxy })).toThrow(message);
   });

@@ -104,7 +104,6 @@ describe("S3-compatible object storage", () => {
       accessKeyIdKey: "access-key",
       secretAccessKeyKey: "secret-key",
     },
-    zipRedirect: false,
   });
   const networkPolicy = { objectStorageEgress: { namespaces: ["minio"], ports: [9000] } };
 
@@ -117,11 +116,9 @@ describe("S3-compatible object storage", () => {
     const env = resolvedEnv(tf, { "s3-creds": { "access-key": "AKIAEXAMPLE", "secret-key": "s3cr3t" } });
     const config = loadConfig({ env, argv: [] });
     expect(config.storage).toBe("s3://go-modules/team/gomirror");
-    expect(config.s3).toEqual({
-      endpoint: "http://minio.minio.svc:9000",
-      forcePathStyle: true,
-      region: "us-east-1",
-    });
+    expect(config.s3Endpoint).toBe("http://minio.minio.svc:9000");
+    expect(config.s3ForcePathStyle).toBe(true);
+    expect(config.s3Region).toBe("us-east-1");
     expect(config.zipRedirect).toBe(false);
     expect(env.AWS_ACCESS_KEY_ID).toBe("AKIAEXAMPLE");
     expect(env.AWS_SECRET_ACCESS_KEY).toBe("s3cr3t");
@@ -153,13 +150,15 @@ describe("S3-compatible object storage", () => {
         bucket: "go-modules",
         region: "eu-west-1",
         credentialsSecret: { secretName: "aws" },
-        zipRedirect: true,
       }),
+      proxy: { zipRedirect: true },
     });
     const env = resolvedEnv(tf, { aws: { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" } });
     const config = loadConfig({ env, argv: [] });
     expect(config.storage).toBe("s3://go-modules");
-    expect(config.s3).toEqual({ endpoint: undefined, forcePathStyle: false, region: "eu-west-1" });
+    expect(config.s3Endpoint).toBeUndefined();
+    expect(config.s3ForcePathStyle).toBe(false);
+    expect(config.s3Region).toBe("eu-west-1");
     expect(config.zipRedirect).toBe(true);
   });
 

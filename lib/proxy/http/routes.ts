@@ -18,10 +18,13 @@ export type Endpoint = Route["kind"] | "unknown";
 /** The longest request path accepted; Go module paths and versions are far shorter. */
 export const MAX_REQUEST_PATH = 2048;
 
+/** The operational endpoints: liveness, readiness, Prometheus metrics. */
+export const OPERATIONAL_PATHS = { healthz: "/healthz", readyz: "/readyz", metrics: "/metrics" } as const;
+
 const OPERATIONAL: Record<string, Route> = {
-  "/healthz": { kind: "healthz" },
-  "/readyz": { kind: "readyz" },
-  "/metrics": { kind: "metrics" },
+  [OPERATIONAL_PATHS.healthz]: { kind: "healthz" },
+  [OPERATIONAL_PATHS.readyz]: { kind: "readyz" },
+  [OPERATIONAL_PATHS.metrics]: { kind: "metrics" },
 };
 
 function decode(part: string, what: string): string {

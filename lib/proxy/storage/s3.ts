@@ -11,55 +11,9 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { Readable } from "node:stream";
 import { ProxyError } from "../errors";
 import { checkStoragePrefix } from "./prefix";
+import { formatS3Url, parseS3Url, type S3Location } from "./s3-url";
 import type { ObjectInfo, PutOptions, PutResult, Storage, StoredObject } from "./storage";
 import { checkStorageKey } from "./storage";
-
-/** Where `s3://bucket/prefix` points. */
-export interface S3Location {
-  readonly bucket: string;
-  /** Key prefix without leading or trailing slash; "" for the bucket's root. */
-  readonly prefix: string;
-}
-
-/** S3's bucket naming rules (also what MinIO and other S3-compatible servers accept). */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/**
- * Parses `s3://bucket` or `s3://bucket/some/prefix` (GOMIRROR_STORAGE). The prefix must be made
- * of safe key segments, like every storage key.
- */
-export function parseS3Url(url: string): S3Location {
-  const match = /^s3:\/\/([^/?#]*)(\/[^?#]*)?$/.exec(url);
-  if (!match) {
-    throw new Error(`storage URL ${JSON.stringify(url)} is not of the form s3://bucket/prefix`);
-  }
-  const bucket = match[1];
-  if (bucket.includes("@")) {
-    // Not echoed: whatever precedes the @ may be a secret.
-    throw new Error(
-      "storage URL s3://... carries credentials before the bucket name; give credentials through the AWS " +
-        "credential chain (environment, role, profile) instead",
-    );
-  }
-  if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {
-    throw new Error(
-      `storage URL ${JSON.stringify(url)} names bucket ${JSON.stringify(bucket)}, which is not a valid S3 bucket name ` +
-        "(3-63 lowercase letters, digits, dots and hyphens)",
-    );
-  }
-  const prefix = (match[2] ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix !== "") {
-    try {
-      checkStorageKey(prefix);
-    } catch {
-      throw new Error(
-        `storage URL ${JSON.stringify(url)} has key prefix ${JSON.stringify(prefix)}; ` +
-          "use slash-separated segments of letters, digits and ._~!+@-",
-      );
-    }
-  }
-  return { bucket, prefix };
-}
 
 export interface S3StorageOptions extends S3Location {
   /**
@@ -224,7 +178,7 @@ export class S3Storage implements Storage {
   private readonly listPageSize: number;
 
   constructor(options: S3StorageOptions) {
-    parseS3Url(`s3://${options.bucket}/${options.prefix}`);
+    parseS3Url(formatS3Url(options));
     this.bucket = options.bucket;
     this.prefix = options.prefix.replace(/^\/+|\/+$/g, "");
     this.keyPrefix = this.prefix === "" ? "" : `${this.prefix}/`;

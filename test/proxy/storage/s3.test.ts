@@ -1,7 +1,8 @@
 import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { ProxyError } from "../../../lib/proxy/errors";
-import { parseS3Url, S3Storage } from "../../../lib/proxy/storage/s3";
+import { S3Storage } from "../../../lib/proxy/storage/s3";
+import { parseS3Url } from "../../../lib/proxy/storage/s3-url";
 import { collect, readAll, runStorageConformance } from "./conformance";
 import { startS3TestServer, type S3TestServer } from "./s3rver-harness";
 

@@ -1,0 +1,89 @@
+// Generated from lib/proxy/settings/schema.ts by `npm run settings`; do not edit.
+import type { DurationValue } from "./kinds";
+
+/**
+ * The proxy's settings as construct props, identical on `GoMirror` (AWS) and
+ * `GoMirrorKubernetes`. A prop left out is not set at all, so the proxy's default applies.
+ * Durations take seconds, a string such as "5m", or an aws-cdk-lib `Duration`.
+ */
+export interface ProxySettings {
+  /**
+   * Upstream list: `,` falls through only on 404/410, `|` on any error; `off` refuses; `direct` is
+   * the git source (`GOPROXY`).
+   *
+   * @default - the proxy's default, `https://proxy.golang.org,direct`
+   */
+  readonly upstreams?: string[];
+  /**
+   * Joins `upstreams` with `,` (next entry only after a 404/410, the go command's default) or `|`
+   * (after any error).
+   *
+   * @default "not-found"
+   */
+  readonly upstreamFallback?: "not-found" | "any-error";
+  /**
+   * Private module path patterns; the default of GONOPROXY and GONOSUMDB (`GOPRIVATE`).
+   *
+   * @default - not set
+   */
+  readonly privatePatterns?: string[];
+  /**
+   * Patterns fetched from their git servers, never from an upstream proxy (`GONOPROXY`).
+   *
+   * @default - the value of `privatePatterns`
+   */
+  readonly noProxy?: string[];
+  /**
+   * Checksum database: `name`, `name+key`, `name+key url`, or `off` (`GOSUMDB`).
+   *
+   * @default - the proxy's default, `sum.golang.org`
+   */
+  readonly sumdb?: string;
+  /**
+   * Patterns not checked against the checksum database (`GONOSUMDB`).
+   *
+   * @default - the value of `privatePatterns`
+   */
+  readonly noSumdb?: string[];
+  /**
+   * How long `list`, `@latest` and query `.info` answers stay fresh, in seconds
+   * (`GOMIRROR_CACHE_TTL`).
+   *
+   * @default - the proxy's default, `60`
+   */
+  readonly cacheTtl?: DurationValue;
+  /**
+   * How long an upstream may take to answer before it counts as failed, in seconds
+   * (`GOMIRROR_UPSTREAM_TIMEOUT`).
+   *
+   * @default - the proxy's default, `30`
+   */
+  readonly upstreamTimeout?: DurationValue;
+  /**
+   * Log level (`GOMIRROR_LOG_LEVEL`).
+   *
+   * @default - the proxy's default, `info`
+   */
+  readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /**
+   * Git URL rewrites like git's `insteadOf`: from a URL prefix to its replacement
+   * (`GOMIRROR_GIT_REWRITE`).
+   *
+   * @default - not set
+   */
+  readonly gitRewrites?: Record<string, string>;
+  /**
+   * Answer `.zip` requests with a redirect to a presigned S3 URL (S3 storage only)
+   * (`GOMIRROR_ZIP_REDIRECT`).
+   *
+   * @default - the proxy's default, `false`
+   */
+  readonly zipRedirect?: boolean;
+  /**
+   * More environment variables for the proxy, for settings without a prop. Variables a prop sets,
+   * and those the construct manages (listen address, storage, credentials), are refused.
+   *
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+}
