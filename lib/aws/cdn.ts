@@ -24,6 +24,15 @@ export interface MirrorCdnProps {
   readonly zipRedirect: boolean;
 
   /**
+   * The proxy checks client tokens. CloudFront then caches nothing and forwards every request
+   * with its `Authorization` header, so no stored answer is served to a client the proxy has
+   * not let in (and a revoked token stops working at once).
+   *
+   * @default false
+   */
+  readonly clientTokens?: boolean;
+
+  /**
    * A CLOUDFRONT-scope WAF WebACL ARN (from us-east-1, e.g. `GoMirrorWafStack.webAclArn`).
    *
    * @default - no WebACL
@@ -64,12 +73,12 @@ export interface MirrorCdnProps {
  */
 export class MirrorCdn extends Construct {
   public readonly distribution: cloudfront.Distribution;
-  /** Year-long caching for immutable answers; honours a shorter origin `Cache-Control`. */
-  public readonly immutablePolicy: cloudfront.ICachePolicy;
-  /** Follows the origin's `Cache-Control` up to a year; `queryTtl` when it sends none. */
-  public readonly infoPolicy: cloudfront.ICachePolicy;
-  /** At most `queryTtl`. */
-  public readonly queryPolicy: cloudfront.ICachePolicy;
+  /** Year-long caching for immutable answers; honours a shorter origin `Cache-Control` (not with `clientTokens`). */
+  public readonly immutablePolicy?: cloudfront.ICachePolicy;
+  /** Follows the origin's `Cache-Control` up to a year; `queryTtl` when it sends none (not with `clientTokens`). */
+  public readonly infoPolicy?: cloudfront.ICachePolicy;
+  /** At most `queryTtl` (not with `clientTokens`). */
+  public readonly queryPolicy?: cloudfront.ICachePolicy;
 
   constructor(scope: Construct, id: string, props: MirrorCdnProps) {
     super(scope, id);
@@ -78,61 +87,75 @@ export class MirrorCdn extends Construct {
         `GoMirror: domainNames (${props.domainNames.join(", ")}) need cdnCertificate, an ACM certificate in us-east-1 covering them`,
       );
     }
-    const queryTtl = props.queryTtl;
-    const cachesQueries = queryTtl.toSeconds() > 0;
-    this.immutablePolicy = new cloudfront.CachePolicy(this, "Immutable", {
-      comment: "gomirror: .mod, .zip, sumdb tiles",
-      minTtl: Duration.seconds(0),
-      defaultTtl: IMMUTABLE_TTL,
-      maxTtl: IMMUTABLE_TTL,
-      enableAcceptEncodingGzip: true,
-      enableAcceptEncodingBrotli: true,
-    });
-    this.infoPolicy = new cloudfront.CachePolicy(this, "Info", {
-      comment: "gomirror: .info (origin Cache-Control decides)",
-      minTtl: Duration.seconds(0),
-      defaultTtl: queryTtl,
-      maxTtl: IMMUTABLE_TTL,
-      enableAcceptEncodingGzip: true,
-      enableAcceptEncodingBrotli: true,
-    });
-    this.queryPolicy = cachesQueries
-      ? new cloudfront.CachePolicy(this, "Query", {
-          comment: "gomirror: list, @latest, queries, sumdb latest and lookup",
-          minTtl: Duration.seconds(0),
-          defaultTtl: queryTtl,
-          maxTtl: queryTtl,
-          enableAcceptEncodingGzip: true,
-          enableAcceptEncodingBrotli: true,
-        })
-      : cloudfront.CachePolicy.CACHING_DISABLED;
-
     const behaviour = (
       cachePolicy: cloudfront.ICachePolicy,
       compress = true,
     ): cloudfront.BehaviorOptions => ({
       origin: props.origin,
       cachePolicy,
+      // With caching off, this managed policy is the way CloudFront forwards Authorization.
+      originRequestPolicy: props.clientTokens
+        ? cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+        : undefined,
       compress,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
       cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
     });
+    let behaviours: Pick<cloudfront.DistributionProps, "defaultBehavior" | "additionalBehaviors">;
+    if (props.clientTokens) {
+      behaviours = { defaultBehavior: behaviour(cloudfront.CachePolicy.CACHING_DISABLED, false) };
+    } else {
+      const queryTtl = props.queryTtl;
+      const immutablePolicy = new cloudfront.CachePolicy(this, "Immutable", {
+        comment: "gomirror: .mod, .zip, sumdb tiles",
+        minTtl: Duration.seconds(0),
+        defaultTtl: IMMUTABLE_TTL,
+        maxTtl: IMMUTABLE_TTL,
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+      });
+      const infoPolicy = new cloudfront.CachePolicy(this, "Info", {
+        comment: "gomirror: .info (origin Cache-Control decides)",
+        minTtl: Duration.seconds(0),
+        defaultTtl: queryTtl,
+        maxTtl: IMMUTABLE_TTL,
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+      });
+      const queryPolicy =
+        queryTtl.toSeconds() > 0
+          ? new cloudfront.CachePolicy(this, "Query", {
+              comment: "gomirror: list, @latest, queries, sumdb latest and lookup",
+              minTtl: Duration.seconds(0),
+              defaultTtl: queryTtl,
+              maxTtl: queryTtl,
+              enableAcceptEncodingGzip: true,
+              enableAcceptEncodingBrotli: true,
+            })
+          : cloudfront.CachePolicy.CACHING_DISABLED;
+      this.immutablePolicy = immutablePolicy;
+      this.infoPolicy = infoPolicy;
+      this.queryPolicy = queryPolicy;
+      behaviours = {
+        defaultBehavior: behaviour(queryPolicy),
+        // First match wins; these never overlap, the order only groups them.
+        additionalBehaviors: {
+          "/sumdb/*/tile/*": behaviour(immutablePolicy, false),
+          "/sumdb/*/latest": behaviour(queryPolicy),
+          "/sumdb/*/lookup/*": behaviour(queryPolicy),
+          "*.mod": behaviour(immutablePolicy),
+          "*.zip": behaviour(props.zipRedirect ? queryPolicy : immutablePolicy, false),
+          "*.info": behaviour(infoPolicy),
+          "*/@v/list": behaviour(queryPolicy),
+          "*/@latest": behaviour(queryPolicy),
+        },
+      };
+    }
 
     this.distribution = new cloudfront.Distribution(this, "Distribution", {
       comment: "gomirror: private Go module proxy",
-      defaultBehavior: behaviour(this.queryPolicy),
-      // First match wins; these never overlap, the order only groups them.
-      additionalBehaviors: {
-        "/sumdb/*/tile/*": behaviour(this.immutablePolicy, false),
-        "/sumdb/*/latest": behaviour(this.queryPolicy),
-        "/sumdb/*/lookup/*": behaviour(this.queryPolicy),
-        "*.mod": behaviour(this.immutablePolicy),
-        "*.zip": behaviour(props.zipRedirect ? this.queryPolicy : this.immutablePolicy, false),
-        "*.info": behaviour(this.infoPolicy),
-        "*/@v/list": behaviour(this.queryPolicy),
-        "*/@latest": behaviour(this.queryPolicy),
-      },
+      ...behaviours,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableIpv6: true,

@@ -15,7 +15,7 @@ import { toEnvironment } from "../proxy/settings/environment";
 import { SCHEMA } from "../proxy/settings/schema";
 import { GoMirrorAlarms } from "./alarms";
 import { MirrorCdn } from "./cdn";
-import { checkCapacity, checkEdgeProps } from "./checks";
+import { checkCapacity, checkExposure } from "./checks";
 import { GoMirrorDashboard } from "./dashboard";
 import { MirrorEdge } from "./edge";
 import { findImageDirectory, imageBundleProblem } from "./image-directory";
@@ -24,7 +24,7 @@ import { GoMirrorMetrics } from "./metrics";
 import { acknowledgeNagFindings } from "./nag";
 import type { GoMirrorProps } from "./props";
 import { MirrorStorage } from "./storage";
-import type { IpAllowList } from "./waf";
+import type { GoMirrorWafStack, IpAllowList } from "./waf";
 
 /** Cache time for list, `@latest` and query answers, in the proxy and in CloudFront alike. */
 export const DEFAULT_CACHE_TTL = Duration.seconds(60);
@@ -33,6 +33,8 @@ export const DEFAULT_CACHE_TTL = Duration.seconds(60);
 const DEPLOY_TIME_STAND_INS: Record<string, string> = {
   [SCHEMA.storage.env]: "s3://deploy-time-bucket/gomirror",
   [SCHEMA.s3Region.env]: "us-east-1",
+  [SCHEMA.trustedProxies.env]: "10.0.0.0/16",
+  [SCHEMA.authSecret.env]: "arn:aws:secretsmanager:us-east-1:111111111111:secret:gomirror-tokens-AbCdEf",
 };
 
 /**
@@ -63,8 +65,12 @@ export class GoMirror extends Construct {
   /** CloudFront and its cache policies (with `cdn`). */
   public readonly cdn?: MirrorCdn;
   public readonly distribution?: cloudfront.Distribution;
-  /** The regional allowlist on the load balancer (without `cdn`, with `allowedIpRanges`). */
+  /** The WAF allowlist made from `allowedIpRanges` (CloudFront's or the load balancer's). */
   public readonly allowList?: IpAllowList;
+  /** The us-east-1 stack holding CloudFront's allowlist, when the mirror's stack is elsewhere. */
+  public readonly wafStack?: GoMirrorWafStack;
+  /** The secret holding the client token file (with `auth`). */
+  public readonly tokens?: secretsmanager.ISecret;
   public readonly logMetrics: ProxyLogMetrics;
   /** The metric factory: every signal the alarms and the dashboard use. */
   public readonly metrics: GoMirrorMetrics;
@@ -76,9 +82,14 @@ export class GoMirror extends Construct {
 
   constructor(scope: Construct, id: string, props: GoMirrorProps = {}) {
     super(scope, id);
-    const useCdn = props.cdn ?? true;
-    checkEdgeProps(props, useCdn);
+    const exposure = checkExposure(props);
     const capacity = checkCapacity(props);
+    if (props.publicAccess) {
+      Annotations.of(this).addWarningV2(
+        "gomirror:public-access",
+        "publicAccess: anyone who can reach the mirror can use it",
+      );
+    }
     const cacheTtl = props.cacheTtl ?? DEFAULT_CACHE_TTL;
 
     const createdVpc = props.cluster || props.vpc ? undefined : this.createVpc();
@@ -111,6 +122,8 @@ export class GoMirror extends Construct {
         ? undefined
         : this.createGitCredentials();
     this.gitCredentials = props.gitCredentials ?? createdGitCredentials;
+    const createdTokens = props.auth && !props.auth.tokens ? this.createTokens() : undefined;
+    this.tokens = props.auth?.tokens ?? createdTokens;
     this.container = this.taskDefinition.addContainer("Proxy", {
       image: props.image ?? defaultImage(this),
       essential: true,
@@ -126,6 +139,8 @@ export class GoMirror extends Construct {
     // Zips are spooled and checked in the scratch directory; the module cache itself is in S3.
     this.container.addMountPoints({ sourceVolume: "tmp", containerPath: TMP_DIR, readOnly: false });
     this.storage.grantReadWrite(this.taskDefinition.taskRole);
+    // The proxy reads the token file itself, again and again: a new token needs no new task.
+    this.tokens?.grantRead(this.taskDefinition.taskRole);
 
     this.service = new ecs.FargateService(this, "Service", {
       cluster: this.cluster,
@@ -145,11 +160,14 @@ export class GoMirror extends Construct {
       vpc: this.vpc,
       service: this.service,
       containerName: this.container.containerName,
-      cdn: useCdn,
+      cdn: exposure.cdn,
+      internal: exposure.internal,
+      clientTokens: props.auth !== undefined,
       queryTtl: Duration.seconds(durationSeconds(cacheTtl, "cacheTtl")),
       zipRedirect: props.zipRedirect ?? false,
       webAclArn: props.webAclArn,
       allowedIpRanges: props.allowedIpRanges,
+      allowedSecurityGroups: props.allowedSecurityGroups,
       originPrefixListId: props.originPrefixListId,
       certificate: props.certificate,
       loadBalancerDomainName: props.loadBalancerDomainName,
@@ -164,6 +182,7 @@ export class GoMirror extends Construct {
     this.cdn = this.edge.cdn;
     this.distribution = this.edge.distribution;
     this.allowList = this.edge.allowList;
+    this.wafStack = this.edge.wafStack;
     this.url = this.edge.url;
 
     this.scaling = this.service.autoScaleTaskCount({ minCapacity: capacity.min, maxCapacity: capacity.max });
@@ -205,6 +224,7 @@ export class GoMirror extends Construct {
       taskDefinition: this.taskDefinition,
       edge: this.edge,
       createdGitCredentials,
+      createdTokens,
       createdAlarmTopic,
     });
 
@@ -232,6 +252,17 @@ export class GoMirror extends Construct {
     });
   }
 
+  private createTokens(): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, "Tokens", {
+      description: "gomirror: client token file (gomirror token add --file, then put-secret-value)",
+      // No token yet: the proxy admits nobody until one is added. The template never changes
+      // the value, so tokens put later survive redeploys.
+      secretStringValue: SecretValue.unsafePlainText(
+        "# gomirror client tokens: add with `gomirror token add --file F --name NAME`, then put-secret-value\n",
+      ),
+    });
+  }
+
   private createAlarmTopic(): sns.Topic {
     return new sns.Topic(this, "AlarmTopic", { displayName: "gomirror alarms", enforceSSL: true });
   }
@@ -251,6 +282,9 @@ export class GoMirror extends Construct {
             [SCHEMA.storage.env]: this.storage.storageUrl,
             [SCHEMA.s3Region.env]: this.bucket.env.region,
             [SCHEMA.cacheTtlSeconds.env]: String(durationSeconds(cacheTtl, "cacheTtl")),
+            // Requests arrive through the load balancer, whose X-Forwarded-For names the client.
+            [SCHEMA.trustedProxies.env]: this.vpc.vpcCidrBlock,
+            ...(this.tokens ? { [SCHEMA.authSecret.env]: this.tokens.secretArn } : {}),
           },
           isUnresolved: (value) => Token.isUnresolved(value),
           standIns: DEPLOY_TIME_STAND_INS,

@@ -22,6 +22,7 @@ export interface MirrorNagParts {
   readonly edge: MirrorEdge;
   /** Secrets and topics the construct created. */
   readonly createdGitCredentials?: IConstruct;
+  readonly createdTokens?: IConstruct;
   readonly createdAlarmTopic?: IConstruct;
 }
 
@@ -67,6 +68,13 @@ export function acknowledgeNagFindings(parts: MirrorNagParts): void {
         "the netrc holds tokens issued by a git host, which Secrets Manager cannot rotate; rotate them at the host",
     });
   }
+  if (parts.createdTokens) {
+    Validations.of(parts.createdTokens).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "the token file is edited with gomirror token add/revoke and put-secret-value; a rotation Lambda cannot issue tokens to people",
+    });
+  }
   if (parts.createdAlarmTopic) {
     Validations.of(parts.createdAlarmTopic).acknowledge({
       id: "AwsSolutions-SNS2",
@@ -82,11 +90,18 @@ export function acknowledgeNagFindings(parts: MirrorNagParts): void {
         "the value is written into the CloudFront origin and the ALB rule at deploy time; rotating it means a redeploy, not a rotation Lambda",
     });
   }
-  if (edge.allowList) {
+  // An internet-facing load balancer without CloudFront admits every address; who gets in is
+  // decided after that, by the WAF allowlist or by the proxy's tokens. Public access is the
+  // user's stated choice and stays a visible finding.
+  const gate = edge.allowList
+    ? "the WAF IP allowlist on it"
+    : props.auth
+      ? "the client tokens the proxy checks"
+      : undefined;
+  if (!edge.cdn && !props.internal && gate) {
     Validations.of(edge.securityGroup).acknowledge({
       id: "AwsSolutions-EC23",
-      reason:
-        "the load balancer is the mirror's public endpoint; the WAF IP allowlist on it decides who gets in",
+      reason: `the load balancer is the mirror's public endpoint; ${gate} decides who gets in`,
     });
   }
   if (edge.distribution) acknowledgeCdnFindings(edge.distribution, props);
@@ -96,15 +111,17 @@ function acknowledgeCdnFindings(distribution: cloudfront.Distribution, props: Go
   const acks = [
     {
       id: "AwsSolutions-CFR1",
-      reason: "who may use the mirror is decided by the WAF IP allowlist (webAclArn), not by country",
+      reason: "who may use the mirror is decided by an IP allowlist or client tokens, not by country",
     },
     { id: "AwsSolutions-CFR3", reason: LOGGED_BY_PROXY },
   ];
-  if (!props.webAclArn) {
+  // A distribution without a WebACL is acknowledged only when tokens guard it; a public mirror
+  // keeps the finding.
+  if (!props.webAclArn && !props.allowedIpRanges && props.auth) {
     acks.push({
       id: "AwsSolutions-CFR2",
       reason:
-        "no IP allowlist was asked for; deploy GoMirrorWafStack and pass its webAclArn to restrict access",
+        "clients are let in by the tokens the proxy checks on every request; CloudFront caches nothing and forwards each one",
     });
   }
   if (!props.cdnCertificate) {

@@ -171,32 +171,71 @@ export interface GoMirrorProps extends ProxySettings {
    */
   readonly dashboardName?: string;
 
+  // ---- who may use the mirror -------------------------------------------------------------
+  // A mirror reachable from the internet must say who may use it: allowedIpRanges, webAclArn,
+  // auth, or publicAccess: true. An internal mirror is reachable from the VPC only.
+
+  /**
+   * Client tokens, checked by the proxy on every request (HTTP Basic from a netrc, or Bearer):
+   * the token file `gomirror token add` writes, kept in Secrets Manager. With CloudFront, the
+   * edge then caches nothing, so no cached answer can reach a client without a valid token.
+   *
+   * @default - no tokens
+   */
+  readonly auth?: GoMirrorAuth;
+
+  /**
+   * The client ranges (IPv4 and IPv6 CIDRs) allowed in; everything else is blocked. With
+   * CloudFront, a CLOUDFRONT-scope WAF WebACL is created in us-east-1 (in this stack when it is
+   * in us-east-1, otherwise in a stack of its own that `cdk deploy --all` deploys first; the
+   * mirror's stack then needs an explicit `env.region` and `crossRegionReferences: true`).
+   * Without CloudFront, a regional WebACL on the load balancer; with `internal`, the load
+   * balancer's security group.
+   *
+   * @default - no allowlist
+   */
+  readonly allowedIpRanges?: string[];
+
+  /**
+   * An existing CLOUDFRONT-scope WebACL for the distribution, for instance
+   * `GoMirrorWafStack.webAclArn` (it must be in us-east-1). Only with `cdn`.
+   *
+   * @default - no WebACL (or the one `allowedIpRanges` creates)
+   */
+  readonly webAclArn?: string;
+
+  /**
+   * An internal load balancer in the VPC's private subnets and no CloudFront, for teams on a
+   * VPN or a peered VPC. Reachable only from `allowedIpRanges` and `allowedSecurityGroups`.
+   *
+   * @default false
+   */
+  readonly internal?: boolean;
+
+  /**
+   * With `internal`: security groups whose members may reach the load balancer.
+   *
+   * @default - none
+   */
+  readonly allowedSecurityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * Accept a mirror that anyone on the internet can use (a warning at synth says so). Refused
+   * together with private modules unless `auth` keeps them to token holders.
+   *
+   * @default false
+   */
+  readonly publicAccess?: boolean;
+
   // ---- the edge --------------------------------------------------------------------------
 
   /**
    * Put CloudFront in front of the load balancer. Without it, the load balancer answers
    * clients directly.
    *
-   * @default true
+   * @default - true, or false with `internal`
    */
   readonly cdn?: boolean;
-
-  /**
-   * A CLOUDFRONT-scope WebACL for the distribution, for instance `GoMirrorWafStack.webAclArn`
-   * (it must be in us-east-1). Only with `cdn`.
-   *
-   * @default - no WebACL
-   */
-  readonly webAclArn?: string;
-
-  /**
-   * Without `cdn`: the client ranges (IPv4 and IPv6 CIDRs) a regional WebACL on the load
-   * balancer allows; everything else is blocked. With `cdn`, use GoMirrorWafStack and
-   * `webAclArn` instead.
-   *
-   * @default - no WebACL
-   */
-  readonly allowedIpRanges?: string[];
 
   /**
    * The id of the `com.amazonaws.global.cloudfront.origin-facing` prefix list in this region,
@@ -244,4 +283,16 @@ export interface GoMirrorProps extends ProxySettings {
    * @default PriceClass.PRICE_CLASS_100
    */
   readonly priceClass?: cloudfront.PriceClass;
+}
+
+/** Client tokens for `GoMirror` (`auth`). */
+export interface GoMirrorAuth {
+  /**
+   * A Secrets Manager secret holding the token file (the text `gomirror token add --file`
+   * writes). The proxy reads it again every 30 seconds, so adding or revoking a token is a
+   * `put-secret-value`, not a deploy.
+   *
+   * @default - a new secret holding an empty token file, which admits nobody until a token is added
+   */
+  readonly tokens?: secretsmanager.ISecret;
 }

@@ -59,12 +59,27 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
       return [key, spec.kind.parse(text(spec), spec.env)];
     }),
   ) as ProxyConfig;
+  checkTogether(config);
+  return config;
+}
+
+/** Settings that only make sense with, or without, another. */
+function checkTogether(config: ProxyConfig): void {
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
     );
   }
-  return config;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(
+      "GOMIRROR_TLS_CERT and GOMIRROR_TLS_KEY go together: set both to serve HTTPS, or neither",
+    );
+  }
+  if (config.authFile !== undefined && config.authSecret !== undefined) {
+    throw new ConfigError(
+      "GOMIRROR_AUTH_FILE and GOMIRROR_AUTH_SECRET both name the token file; keep one (a file, or a Secrets Manager secret)",
+    );
+  }
 }
 
 /**

@@ -64,6 +64,7 @@ describeWithTools({ bins: ["cfn-lint"] }, "cfn-lint on every synthesized templat
         (m) => `${path.basename(m.Filename)} ${m.Rule.Id} ${(m.Location.Path ?? []).join("/")}: ${m.Message}`,
       );
     expect(ours).toEqual([]);
-    expect(files.length).toBe(CONFIGURATIONS.length);
+    // every configuration wrote its stacks (one holds its us-east-1 allowlist in a second)
+    expect(files.length).toBe(CONFIGURATIONS.length + 1);
   }, 180_000);
 });

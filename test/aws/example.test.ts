@@ -7,25 +7,20 @@ import { normaliseTemplate, testApp } from "./support";
 jest.mock("gomirror/aws", () => jest.requireActual("../../lib/aws"), { virtual: true });
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { GoMirrorWafStack } = require("gomirror/aws") as typeof import("../../lib/aws");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { TeamMirrorStack } = require("../../examples/aws-team-mirror/lib/team-mirror-stack") as {
   TeamMirrorStack: typeof import("../../examples/aws-team-mirror/lib/team-mirror-stack").TeamMirrorStack;
 };
 
 describe("examples/aws-team-mirror", () => {
-  // given the example's wiring (bin/team-mirror.ts): an allowlist in us-east-1, the mirror elsewhere
+  // given the example's wiring (bin/team-mirror.ts): the mirror in eu-west-1, its allowlist in us-east-1
   const app = testApp();
-  const waf = new GoMirrorWafStack(app, "TeamMirrorWaf", {
-    allowedIpRanges: ["203.0.113.0/24", "2001:db8:1234::/48"],
-    crossRegionReferences: true,
-  });
   const stack = new TeamMirrorStack(app, "TeamMirror", {
     env: { region: "eu-west-1" },
     crossRegionReferences: true,
-    webAclArn: waf.webAclArn,
+    allowedIpRanges: ["203.0.113.0/24", "2001:db8:1234::/48"],
     alarmEmail: "go-team@example.com",
   });
+  const waf = stack.mirror.wafStack!;
   const template = Template.fromStack(stack);
 
   it("fetches the team's private modules from git and the rest from proxy.golang.org", () => {

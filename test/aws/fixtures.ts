@@ -28,10 +28,41 @@ export interface Configuration {
 
 export const CONFIGURATIONS: Configuration[] = [
   {
-    name: "defaults",
+    name: "defaults with client tokens",
     build: () => {
       const stack = testStack();
-      new GoMirror(stack, "Mirror");
+      new GoMirror(stack, "Mirror", { auth: {} });
+      return [stack];
+    },
+  },
+  {
+    name: "IP allowlist through CloudFront, its WebACL in a us-east-1 stack",
+    build: () => {
+      const app = testApp();
+      const stack = new Stack(app, "Test", {
+        env: { account: "111111111111", region: "eu-west-1" },
+        crossRegionReferences: true,
+      });
+      const m = new GoMirror(stack, "Mirror", {
+        image: registryImage(),
+        allowedIpRanges: ["203.0.113.0/24", "2001:db8:1234::/48"],
+      });
+      return [stack, m.wafStack!];
+    },
+  },
+  {
+    name: "internal load balancer with client tokens",
+    build: () => {
+      const stack = testStack();
+      new GoMirror(stack, "Mirror", {
+        image: registryImage(),
+        internal: true,
+        allowedIpRanges: ["10.20.0.0/16"],
+        auth: {},
+        privatePatterns: ["git.example.com/*"],
+        certificate: acm.Certificate.fromCertificateArn(stack, "Cert", CERTIFICATE_ARN),
+        loadBalancerDomainName: "goproxy.corp.example",
+      });
       return [stack];
     },
   },
@@ -102,6 +133,7 @@ export const CONFIGURATIONS: Configuration[] = [
         existingBucket: s3.Bucket.fromBucketName(stack, "Bucket", "acme-shared-cache"),
         storagePrefix: "gomirror",
         gitCredentials: secretsmanager.Secret.fromSecretNameV2(stack, "Netrc", "gomirror/netrc"),
+        auth: { tokens: secretsmanager.Secret.fromSecretNameV2(stack, "Tokens", "gomirror/tokens") },
         alarmTopic: sns.Topic.fromTopicArn(stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:ops-alarms"),
       });
       return [stack];

@@ -1,6 +1,7 @@
 import { Duration, type CfnElement, type Stack } from "aws-cdk-lib";
-import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import * as acm from "aws-cdk-lib/aws-certificatemanager";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -8,9 +9,17 @@ import { GoMirror, type GoMirrorProps, ORIGIN_VERIFY_HEADER } from "../../lib/aw
 import { CDN_CERTIFICATE_ARN, CERTIFICATE_ARN, WEB_ACL_ARN } from "./fixtures";
 import { registryImage, testStack } from "./support";
 
+const ACCESS_PROPS = ["auth", "allowedIpRanges", "webAclArn", "internal", "publicAccess"] as const;
+
+/**
+ * A mirror with a registry image. Tests that are not about access control get one anyway (a
+ * WebACL with CloudFront, public access without), since an uncontrolled mirror is refused.
+ */
 function mirror(props: GoMirrorProps = {}): { stack: Stack; mirror: GoMirror; template: Template } {
   const stack = testStack();
-  const m = new GoMirror(stack, "Mirror", { image: registryImage(), ...props });
+  const controlled = ACCESS_PROPS.some((name) => props[name] !== undefined);
+  const access = controlled ? {} : props.cdn === false ? { publicAccess: true } : { webAclArn: WEB_ACL_ARN };
+  const m = new GoMirror(stack, "Mirror", { image: registryImage(), ...access, ...props });
   return { stack, mirror: m, template: Template.fromStack(stack) };
 }
 
@@ -132,6 +141,7 @@ describe("GoMirror defaults", () => {
       GOMIRROR_STORAGE: { "Fn::Join": ["", ["s3://", { Ref: bucketId }, "/gomirror"]] },
       GOMIRROR_S3_REGION: { Ref: "AWS::Region" },
       GOMIRROR_CACHE_TTL: "60",
+      GOMIRROR_TRUSTED_PROXIES: { "Fn::GetAtt": [logicalId(stack, m.vpc as ec2.Vpc), "CidrBlock"] },
     });
   });
 
@@ -278,7 +288,7 @@ describe("GoMirror defaults", () => {
           Match.objectLike({ PathPattern: "*/@latest", CachePolicyId: query }),
         ],
         PriceClass: "PriceClass_100",
-        WebACLId: Match.absent(),
+        WebACLId: WEB_ACL_ARN,
       }),
     });
     const ttls = (policy: string) =>
@@ -394,6 +404,7 @@ describe("GoMirror proxy settings", () => {
       "arn:aws:secretsmanager:eu-west-1:111111111111:secret:gomirror-netrc-AbCdEf",
     );
     new GoMirror(stack, "Mirror", {
+      webAclArn: WEB_ACL_ARN,
       image: registryImage(),
       privatePatterns: ["git.example.com/*"],
       gitCredentials: secret,
@@ -517,6 +528,7 @@ describe("GoMirror storage options", () => {
   it("uses an existing bucket without creating one", () => {
     const stack = testStack();
     const m = new GoMirror(stack, "Mirror", {
+      webAclArn: WEB_ACL_ARN,
       image: registryImage(),
       existingBucket: s3.Bucket.fromBucketName(stack, "Shared", "acme-shared-cache"),
     });
@@ -538,6 +550,7 @@ describe("GoMirror storage options", () => {
     const stack = testStack();
     const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
     const m = new GoMirror(stack, "Mirror", {
+      webAclArn: WEB_ACL_ARN,
       image: registryImage(),
       bucketProps: { encryption: s3.BucketEncryption.KMS, encryptionKey: key },
     });
@@ -559,6 +572,7 @@ describe("GoMirror storage options", () => {
     expect(
       () =>
         new GoMirror(stack, "Mirror", {
+          webAclArn: WEB_ACL_ARN,
           image: registryImage(),
           existingBucket: s3.Bucket.fromBucketName(stack, "Shared", "acme-shared-cache"),
           bucketProps: { versioned: true },
@@ -571,6 +585,7 @@ describe("GoMirror edge options", () => {
   it("with a certificate, CloudFront talks HTTPS to the named origin on 443 only", () => {
     const stack = testStack();
     const m = new GoMirror(stack, "Mirror", {
+      webAclArn: WEB_ACL_ARN,
       image: registryImage(),
       certificate: acm.Certificate.fromCertificateArn(stack, "Cert", CERTIFICATE_ARN),
       loadBalancerDomainName: "origin.goproxy.example.com",
@@ -647,19 +662,6 @@ describe("GoMirror edge options", () => {
     });
   });
 
-  it("without CDN and without an allowlist, warns that the mirror is public", () => {
-    const { stack } = mirror({ cdn: false });
-    Annotations.fromStack(stack).hasWarning(
-      "/Test/Mirror",
-      Match.stringLikeRegexp("no CloudFront and no allowedIpRanges: anyone on the internet can use it"),
-    );
-    const guarded = mirror({ cdn: false, allowedIpRanges: ["203.0.113.0/24"] });
-    Annotations.fromStack(guarded.stack).hasNoWarning(
-      "/Test/Mirror",
-      Match.stringLikeRegexp("anyone on the internet"),
-    );
-  });
-
   it("without CDN, puts a regional WAF allowlist on the load balancer", () => {
     const {
       stack,
@@ -691,6 +693,7 @@ describe("GoMirror edge options", () => {
     new GoMirror(stack, "Mirror", {
       image: registryImage(),
       cdn: false,
+      auth: {},
       certificate: acm.Certificate.fromCertificateArn(stack, "Cert", CERTIFICATE_ARN),
       loadBalancerDomainName: "goproxy.example.com",
     });
@@ -708,7 +711,7 @@ describe("GoMirror edge options", () => {
   it.each([
     [
       { allowedIpRanges: ["203.0.113.0/24"] },
-      /allowedIpRanges is for a mirror without CloudFront.*GoMirrorWafStack/,
+      /allowedIpRanges with CloudFront makes a WAF WebACL in us-east-1.*explicit env.region and crossRegionReferences: true/,
     ],
     [{ cdn: false, webAclArn: WEB_ACL_ARN }, /webAclArn configures CloudFront, but cdn is false/],
     [
@@ -753,6 +756,7 @@ describe("GoMirror edge options", () => {
     expect(
       () =>
         new GoMirror(stack, "Mirror", {
+          webAclArn: WEB_ACL_ARN,
           image: registryImage(),
           certificate: acm.Certificate.fromCertificateArn(stack, "Cert", CERTIFICATE_ARN),
         }),

@@ -64,7 +64,7 @@ describe("imageBundleProblem", () => {
 describe("GoMirror default image", () => {
   it("is a linux/amd64 asset built from the package's image/ directory", () => {
     const stack = testStack();
-    new GoMirror(stack, "Mirror");
+    new GoMirror(stack, "Mirror", { auth: {} });
     const resources = Template.fromStack(stack).toJSON().Resources;
     const taskDef = Object.values(
       resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,

@@ -48,17 +48,32 @@ describe.each(CONFIGURATIONS)("cdk-nag AwsSolutions on $name", ({ build }) => {
 });
 
 describe("cdk-nag acknowledgements stay conditional", () => {
-  it("a mirror without CDN and without an allowlist is flagged as open to the world", () => {
-    // given a public ALB with no WAF allowlist, then the open ingress is not acknowledged
+  it("a public mirror without CDN stays flagged as open to the world", () => {
+    // given a public ALB, asked for with publicAccess, then the open ingress is not acknowledged
     const stack = testStack();
-    new GoMirror(stack, "Mirror", { image: registryImage(), cdn: false });
+    new GoMirror(stack, "Mirror", { image: registryImage(), cdn: false, publicAccess: true });
     expect(findings(stack)).toEqual([expect.stringMatching(/^AwsSolutions-EC23 at .*LBSecurityGroup/)]);
+  });
+
+  it("CloudFront without a WebACL is acknowledged for client tokens, never for a public mirror", () => {
+    // given CloudFront with neither a WebACL nor tokens, then CFR2 (a warning) is not acknowledged
+    const cfr2 = (props: { auth?: object; publicAccess?: boolean }): string[] => {
+      const stack = testStack();
+      new GoMirror(stack, "Mirror", { image: registryImage(), ...props });
+      return acknowledgements(stack)
+        .filter((ack) => ack.id.endsWith("AwsSolutions-CFR2"))
+        .map((ack) => ack.reason);
+    };
+    expect(cfr2({ publicAccess: true })).toEqual([]);
+    expect(cfr2({ auth: {} })).toEqual([
+      expect.stringMatching(/^clients are let in by the tokens the proxy checks/),
+    ]);
   });
 
   it("the task role's wildcard is acknowledged only for its own object prefix", () => {
     // given an extra wildcard statement on the task role, then it is reported
     const stack = testStack();
-    const mirror = new GoMirror(stack, "Mirror", { image: registryImage() });
+    const mirror = new GoMirror(stack, "Mirror", { image: registryImage(), auth: {} });
     mirror.bucket.grantRead(mirror.taskDefinition.taskRole);
     expect(findings(stack).join("\n")).toMatch(/AwsSolutions-IAM5\[Action::s3:GetBucket\*\] at .*TaskRole/);
   });

@@ -187,8 +187,13 @@ export const patterns: Kind<string, readonly string[]> = {
   parse: (value, env) => {
     for (const p of value.split(",")) {
       const pattern = p.trim();
-      if (/[\s\0-\x1f]/.test(pattern) || pattern.includes("\\")) {
-        refuse(env, value, `pattern ${quote(pattern)} is not a module path glob`);
+      // A URL is a common slip: GOPRIVATE takes module paths such as git.example.com/team.
+      if (/[\s\0-\x1f]/.test(pattern) || pattern.includes("\\") || pattern.includes("://")) {
+        refuse(
+          env,
+          value,
+          `pattern ${quote(pattern)} is not a module path glob (write git.example.com/team, no scheme)`,
+        );
       }
     }
     return value;

@@ -80,6 +80,13 @@ export interface ProxySettings {
    */
   readonly zipRedirect?: boolean;
   /**
+   * With client tokens, what clients without one may read: `none`, or `public` (public modules and
+   * `/sumdb/`, never a private path) (`GOMIRROR_ANONYMOUS`).
+   *
+   * @default - the proxy's default, `none`
+   */
+  readonly anonymous?: "none" | "public";
+  /**
    * More environment variables for the proxy, for settings without a prop. Variables a prop sets,
    * and those the construct manages (listen address, storage, credentials), are refused.
    *

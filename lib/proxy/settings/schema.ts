@@ -1,9 +1,21 @@
 import { availableParallelism } from "node:os";
 import { parseRewriteRules, type RewriteRule } from "../git/rewrite";
 import { parseProxyList, type ProxyListEntry } from "../sources/proxy-list";
+import { parseCidr } from "../net/cidr";
 import { checkS3Url } from "../storage/s3-url";
 import { parseGosumdb } from "../sumdb/config";
-import { bool, ConfigError, oneOf, parsedBy, patterns, secretText, seconds, text, type Kind } from "./kinds";
+import {
+  bool,
+  ConfigError,
+  list,
+  oneOf,
+  parsedBy,
+  patterns,
+  secretText,
+  seconds,
+  text,
+  type Kind,
+} from "./kinds";
 
 /**
  * One proxy setting. Everything else about it is derived from this declaration: the config
@@ -71,6 +83,15 @@ const hostPort: Kind<ListenAddress, string> = {
   },
   fromProp: (value) => value,
 };
+
+/** Like hostPort, but empty means "no such listener". */
+const optionalHostPort: Kind<ListenAddress | undefined, string> = {
+  ...hostPort,
+  parse: (value, env) => (value.trim() === "" ? undefined : hostPort.parse(value, env)),
+};
+
+/** CIDR blocks, kept as written once each is known to parse. */
+const cidrList = list("CIDR block", (item) => parseCidr(item).text);
 
 const storageLocation: Kind<string, string> = {
   syntax: "directory or s3://bucket/prefix",
@@ -355,6 +376,68 @@ export const SCHEMA = {
     kind: workerCount,
     default: "1",
     help: "server processes sharing the port (`auto`: one per CPU); single-flight and the memory cache are per process",
+  }),
+  authFile: setting({
+    env: "GOMIRROR_AUTH_FILE",
+    flag: "auth-file",
+    kind: text,
+    default: "",
+    help: "client token file (`gomirror token add`): every request but `/healthz` and `/readyz` needs a token; re-read when it changes",
+    managed: "auth",
+  }),
+  authSecret: setting({
+    env: "GOMIRROR_AUTH_SECRET",
+    flag: "auth-secret",
+    kind: text,
+    default: "",
+    help: "the client token file kept in AWS Secrets Manager (ARN or name), read again every 30 seconds; instead of `GOMIRROR_AUTH_FILE`",
+    managed: "auth",
+  }),
+  anonymous: setting({
+    env: "GOMIRROR_ANONYMOUS",
+    flag: "anonymous",
+    kind: oneOf(["none", "public"] as const),
+    default: "none",
+    help: "with client tokens, what clients without one may read: `none`, or `public` (public modules and `/sumdb/`, never a private path)",
+    prop: "anonymous",
+  }),
+  allowCidrs: setting({
+    env: "GOMIRROR_ALLOW_CIDRS",
+    flag: "allow-cidrs",
+    kind: cidrList,
+    default: "",
+    help: "IPv4 and IPv6 CIDR blocks of the clients let in; others get 403 (not set: every address)",
+  }),
+  trustedProxies: setting({
+    env: "GOMIRROR_TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    kind: cidrList,
+    default: "",
+    help: "CIDR blocks of load balancers whose `X-Forwarded-For` names the client (not set: the socket's address counts)",
+    managed: "the load balancer or ingress in front of the proxy",
+  }),
+  tlsCert: setting({
+    env: "GOMIRROR_TLS_CERT",
+    flag: "tls-cert",
+    kind: text,
+    default: "",
+    help: "PEM certificate chain file: serve HTTPS (with `GOMIRROR_TLS_KEY`); re-read when it changes",
+    managed: "tls",
+  }),
+  tlsKey: setting({
+    env: "GOMIRROR_TLS_KEY",
+    flag: "tls-key",
+    kind: text,
+    default: "",
+    help: "PEM private key file of `GOMIRROR_TLS_CERT`; re-read when it changes",
+    managed: "tls",
+  }),
+  metricsListen: setting({
+    env: "GOMIRROR_METRICS_LISTEN",
+    flag: "metrics-listen",
+    kind: optionalHostPort,
+    default: "",
+    help: "host:port of a second listener serving only `/metrics`, without a token (not set: none)",
   }),
 };
 
