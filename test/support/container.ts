@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { TEST_CACHE } from "./gohelper";
+import { SYSTEM_TMPDIR_ENV } from "./run-tmpdir";
 
 /**
  * podman for tests, with no registry: a local Node base assembled from the node binary running
@@ -79,9 +80,11 @@ export interface ExecResult {
 
 function podmanRunRoot(storageDir: string): string {
   // Run state belongs on a tmpfs-like place; it must stay at the same path for a given storage
-  // dir, because podman's database remembers it.
+  // dir, because podman's database remembers it: so in the machine's temp dir, not in the
+  // test run's own (which is new for every run), and kept like the storage it belongs to.
   const key = createHash("sha256").update(storageDir).digest("hex").slice(0, 12);
-  return path.join(os.tmpdir(), `gomirror-podman-${process.getuid?.() ?? 0}-${key}`);
+  const tmp = process.env[SYSTEM_TMPDIR_ENV] ?? os.tmpdir();
+  return path.join(tmp, `gomirror-podman-${process.getuid?.() ?? 0}-${key}`);
 }
 
 /** A podman command line bound to the test configuration. */
