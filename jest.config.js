@@ -7,4 +7,7 @@ module.exports = {
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
   maxWorkers: 2,
+  // Each run gets its own TMPDIR and fails when a test leaves something in it.
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 };

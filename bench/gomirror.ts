@@ -25,7 +25,7 @@ export async function prepareRuntime(workDir: string, options: { minify: boolean
       outdir,
       bundle: true,
       platform: "node",
-      target: "node20",
+      target: "node24",
       format: "cjs",
       minify: options.minify,
       keepNames: true,

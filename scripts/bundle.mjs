@@ -31,7 +31,7 @@ const result = await build({
   outdir: staging,
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node24",
   format: "cjs",
   minify: true,
   // Error and class names show up in logs and in `instanceof`-free checks; keep them readable.

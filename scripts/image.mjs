@@ -1,7 +1,7 @@
 // `npm run image`: bundles the server, then builds image/Dockerfile with podman if present, else
 // docker. Settings come from the environment:
 //   GOMIRROR_IMAGE    tag(s) to build, comma-separated    default gomirror:<package version>
-//   BASE_IMAGE        the Node 20+ base                    default: the Dockerfile's ARG
+//   BASE_IMAGE        the Node 24+ base                    default: the Dockerfile's ARG
 //   CONTAINER_TOOL    podman or docker                     default: whichever is installed
 // Anything after `--` goes to the build command as is, e.g.
 //   npm run image -- --platform linux/arm64 --pull

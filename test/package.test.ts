@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -56,6 +56,23 @@ describe("npm pack", () => {
     expect(files.filter((f) => f.startsWith("test/") || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual(
       [],
     );
+  });
+
+  it("makes its users install no Node.js binary (the one the tests run on is for development)", () => {
+    const manifest = JSON.parse(readFileSync(path.join(work, "package", "package.json"), "utf8")) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
+    const installed = ["dependencies", "optionalDependencies", "peerDependencies"].flatMap((field) =>
+      Object.keys(manifest[field] ?? {}),
+    );
+    expect(installed.length).toBeGreaterThan(0);
+    expect(
+      installed.filter((name) =>
+        /^node(-bin)?(-(linux|darwin|win|aix|sunos|freebsd)-[a-z0-9]+)?$/.test(name),
+      ),
+    ).toEqual([]);
+    expect(files.filter((f) => f.startsWith("tools/"))).toEqual([]);
   });
 
   it("gives a working gomirror command and entry points", () => {

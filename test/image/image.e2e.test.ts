@@ -180,6 +180,21 @@ describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
     });
   });
 
+  it("runs the Node.js the tests run on, of the major version the default base ships", async () => {
+    const res = await podman.runOnce({
+      image: tag,
+      name: `gomirror-node-${suffix}`,
+      entrypoint: "node",
+      args: ["-p", "process.version"],
+    });
+    expect(withoutSystemdNoise(res.stderr).trim()).toBe("");
+    expect(res.stdout.trim()).toBe(process.version);
+    const dockerfile = readFileSync(path.join(ROOT, "image", "Dockerfile"), "utf8");
+    const shipped = /^ARG BASE_IMAGE=\S*nodejs(\d+)/m.exec(dockerfile)?.[1];
+    expect(shipped).toBeDefined();
+    expect(res.stdout.trim()).toMatch(new RegExp(`^v${shipped}\\.`));
+  });
+
   it("has a health check that fails when the server does not answer", async () => {
     const res = await podman.runOnce({
       image: tag,

@@ -6,7 +6,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Testing, TerraformStack } from "cdktf";
 import { GoMirrorKubernetes, GoMirrorStorage } from "../../lib/kubernetes";
-import { IMAGE, container, only, podSpec, resources, synth, volumeNamed, mountNamed } from "./synth";
+import { IMAGE, container, only, podSpec, resources, synth, testApp, volumeNamed, mountNamed } from "./synth";
 
 Testing.setupJest();
 
@@ -289,7 +289,7 @@ describe("GoMirrorKubernetes options", () => {
   });
 
   test("the composed objects are public members, and the URLs say where the proxy answers", () => {
-    const stack = new TerraformStack(Testing.app(), "stack");
+    const stack = new TerraformStack(testApp(), "stack");
     const mirror = new GoMirrorKubernetes(stack, "Mirror", {
       image: IMAGE,
       storage: S3,
@@ -320,7 +320,7 @@ describe("GoMirrorKubernetes options", () => {
 
 describe("HCL output for teams leaving cdktf", () => {
   test("Testing.synthHcl renders the construct as Terraform HCL", () => {
-    const stack = new TerraformStack(Testing.app(), "stack");
+    const stack = new TerraformStack(testApp(), "stack");
     new GoMirrorKubernetes(stack, "Mirror", { image: IMAGE, storage: S3 });
     const hcl: string = Testing.synthHcl(stack);
     expect(hcl).toMatch(/resource "kubernetes_deployment_v1" "Mirror_Deployment_8D5C4074" \{/);

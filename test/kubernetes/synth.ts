@@ -1,6 +1,9 @@
 // Helpers for the Kubernetes construct tests: synthesize, pick resources out of the Terraform
 // JSON, and resolve a container's environment the way the kubelet does.
-import { Testing } from "cdktf";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type App, TerraformStack, Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest";
 import { GoMirrorKubernetes, type GoMirrorKubernetesProps } from "../../lib/kubernetes";
 
@@ -10,15 +13,31 @@ export const IMAGE = "registry.example.com/gomirror:1.0.0";
 export type Json = any;
 
 export interface Synthesized {
-  /** The Terraform JSON as Testing.synthScope returns it (for the cdktf matchers and snapshots). */
+  /** The Terraform JSON as Testing.synth returns it (for the cdktf matchers and snapshots). */
   readonly json: string;
   readonly tf: Json;
 }
 
+const outdirs: string[] = [];
+// A cdktf App creates its output directory even when nothing is written to it, and
+// Testing.app() (so Testing.synthScope too) makes a new one in the temp dir for every app and
+// never removes it. These apps get theirs here, removed when the test file is done.
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Testing.app(), with an output directory that is removed after the test file. */
+export function testApp(): App {
+  const outdir = mkdtempSync(path.join(tmpdir(), "gomirror-cdktf-test-"));
+  outdirs.push(outdir);
+  return Testing.app({ outdir });
+}
+
+/** What Testing.synthScope does (an app, a stack named "stack", synth), on a testApp(). */
 export function synth(props: Partial<GoMirrorKubernetesProps> = {}): Synthesized {
-  const json = Testing.synthScope((scope) => {
-    new GoMirrorKubernetes(scope, "Mirror", { image: IMAGE, ...props });
-  });
+  const stack = new TerraformStack(testApp(), "stack");
+  new GoMirrorKubernetes(stack, "Mirror", { image: IMAGE, ...props });
+  const json = Testing.synth(stack);
   return { json, tf: JSON.parse(json) };
 }
 

@@ -14,19 +14,21 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { TEST_CACHE } from "./gohelper";
+import { SYSTEM_TMPDIR_ENV } from "./run-tmpdir";
 
 /**
- * podman for tests, with no registry: a local Node base assembled from the host's own node
- * binary, and helpers to build, run, stop and inspect the project's image. podman is configured
- * through files of its own (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF), never the machine's:
- * runc with cgroupfs and fixed ulimits works where crun cannot set rlimits or use hybrid cgroups.
- * Image storage is kept under node_modules/.cache so the base is assembled once; containers
- * are removed by `dispose()`.
+ * podman for tests, with no registry: a local Node base assembled from the node binary running
+ * the tests (under `npm test`, the Node of tools/node: the version the image ships), and helpers
+ * to build, run, stop and inspect the project's image. podman is configured through files of
+ * its own (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF), never the machine's: runc with cgroupfs
+ * and fixed ulimits works where crun cannot set rlimits or use hybrid cgroups. Image storage is
+ * kept under node_modules/.cache so the base is assembled once; containers are removed by
+ * `dispose()`.
  */
 
 const execFileAsync = promisify(execFile);
 
-/** The tag the local base is imported under (its major version follows the host's node). */
+/** The tag the local base is imported under: its major is that of the node running the tests. */
 export const LOCAL_BASE_IMAGE = `localhost/gomirror-node-base:${process.versions.node.split(".")[0]}`;
 
 /** The uid (and gid) the image runs as: distroless's `nonroot`. */
@@ -78,9 +80,11 @@ export interface ExecResult {
 
 function podmanRunRoot(storageDir: string): string {
   // Run state belongs on a tmpfs-like place; it must stay at the same path for a given storage
-  // dir, because podman's database remembers it.
+  // dir, because podman's database remembers it: so in the machine's temp dir, not in the
+  // test run's own (which is new for every run), and kept like the storage it belongs to.
   const key = createHash("sha256").update(storageDir).digest("hex").slice(0, 12);
-  return path.join(os.tmpdir(), `gomirror-podman-${process.getuid?.() ?? 0}-${key}`);
+  const tmp = process.env[SYSTEM_TMPDIR_ENV] ?? os.tmpdir();
+  return path.join(tmp, `gomirror-podman-${process.getuid?.() ?? 0}-${key}`);
 }
 
 /** A podman command line bound to the test configuration. */
@@ -337,10 +341,10 @@ function sharedLibrariesOf(binary: string): string[] {
 const CA_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
 
 /**
- * Lays out a distroless-like root filesystem with the host's node: `/nodejs/bin/node` (off the
- * default PATH, as in gcr.io/distroless/nodejs*), its shared libraries and loader, the CA bundle,
- * a passwd/group with `nonroot` = 65532, and a world-writable /tmp. No shell: the Dockerfile must
- * not need one.
+ * Lays out a distroless-like root filesystem with a node binary (by default the one running the
+ * tests): `/nodejs/bin/node` (off the default PATH, as in gcr.io/distroless/nodejs*), its
+ * shared libraries and loader, the CA bundle, a passwd/group with `nonroot` = 65532, and a
+ * world-writable /tmp. No shell: the Dockerfile must not need one.
  */
 export function assembleNodeRootfs(dir: string, nodeBinary = process.execPath): void {
   const put = (src: string, dest: string): void => {
@@ -375,8 +379,10 @@ function fingerprintOf(nodeBinary: string): string {
 }
 
 /**
- * Makes sure `LOCAL_BASE_IMAGE` exists and was built from this host's node; imports it when
- * not. Configured like the distroless `:nonroot` images: ENTRYPOINT /nodejs/bin/node, user 65532.
+ * Makes sure `LOCAL_BASE_IMAGE` exists and was built from the node binary running the tests;
+ * imports it when not (another binary or version changes the fingerprint, so the base follows
+ * the tests' Node). Configured like the distroless `:nonroot` images: ENTRYPOINT
+ * /nodejs/bin/node, user 65532.
  */
 export function ensureLocalNodeBase(podman: Podman, tag = LOCAL_BASE_IMAGE): string {
   const fingerprint = fingerprintOf(process.execPath);

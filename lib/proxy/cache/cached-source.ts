@@ -52,6 +52,8 @@ type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
 export class CachedSource implements ModuleSource {
   private readonly flights = new SingleFlight<unknown>();
   private readonly zipFills = new Map<string, Promise<void>>();
+  /** Each zip fill running now, until its spool is removed as well (what drain() waits for). */
+  private readonly fillTasks = new Set<Promise<void>>();
   private readonly memory: MemoryCache<{ value: unknown; fetched: number }>;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -163,9 +165,12 @@ export class CachedSource implements ModuleSource {
     return key;
   }
 
-  /** Settles once every download and store running now has finished (graceful shutdown). */
+  /**
+   * Settles once every download and store running now has finished and its spool is removed
+   * (graceful shutdown: the process may exit right after).
+   */
   async drain(): Promise<void> {
-    await Promise.allSettled([this.flights.drain(), ...this.zipFills.values()]);
+    await Promise.allSettled([this.flights.drain(), ...this.zipFills.values(), ...this.fillTasks]);
   }
 
   private async fillZip(key: string, path: string, version: string): Promise<Download> {
@@ -196,7 +201,7 @@ export class CachedSource implements ModuleSource {
     toClient.on("error", () => undefined);
     const body = download.body;
 
-    void (async () => {
+    const task: Promise<void> = (async () => {
       let stored: Readable | undefined;
       try {
         await spool.fill(body);
@@ -219,7 +224,8 @@ export class CachedSource implements ModuleSource {
         // The client's reader keeps its own open handle, so it can finish after the name is gone.
         await rm(spoolDir, { recursive: true, force: true });
       }
-    })();
+    })().finally(() => this.fillTasks.delete(task));
+    this.fillTasks.add(task);
     return download.size === undefined ? { body: toClient } : { body: toClient, size: download.size };
   }
 

@@ -45,6 +45,9 @@ export function createUpstreamAgent(timeoutMs: number): Dispatcher {
     connectTimeout: Math.min(timeoutMs, 10_000),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+    // undici 8 would negotiate HTTP/2 with TLS upstreams; every upstream fault this proxy is
+    // tested against (early close, resets, stalls, lengths) is HTTP/1.1, so it stays that.
+    allowH2: false,
     // Redirects are followed, as the go command does: an upstream may answer a zip with a
     // presigned storage URL. No credentials are ever sent upstream, so none can leak.
   }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -174,6 +174,30 @@ describe("CachedSource", () => {
     expect((await readStream(second.body)).equals(ZIP)).toBe(true);
     expect(t.inner.count("zip")).toBe(1);
     expect(await counter(t.metrics, "cacheHits", "zip")).toBe(1);
+  });
+
+  it("has removed a zip's spool by the time drain() settles, stored or refused", async () => {
+    // The server exits as soon as drain() settles on SIGTERM: a spool still there then stays.
+    const spoolDirectory = mkdtempSync(path.join(tmpdir(), "gomirror-spools-"));
+    try {
+      const cached = new CachedSource(t.inner, t.storage, {
+        ttlSeconds: 60,
+        logger: silentLogger(),
+        spoolDirectory,
+      });
+      const stored = await cached.zip(M, "v1.0.0");
+      expect((await readStream(stored.body)).equals(ZIP)).toBe(true);
+      await cached.drain();
+      expect(readdirSync(spoolDirectory)).toEqual([]);
+
+      t.inner.zip = async () => brokenDownload(ZIP.subarray(0, 1000), ZIP.length);
+      const broken = await cached.zip(M, "v1.1.0");
+      await expect(readStream(broken.body)).rejects.toThrow();
+      await cached.drain();
+      expect(readdirSync(spoolDirectory)).toEqual([]);
+    } finally {
+      rmSync(spoolDirectory, { recursive: true, force: true });
+    }
   });
 
   it("stores nothing when a zip download breaks off, and the client sees an error, not a short zip", async () => {

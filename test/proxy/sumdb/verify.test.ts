@@ -84,7 +84,9 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
         return client.lookup(p, v);
       },
     };
-  });
+    // The first use of the x/mod reference helper builds it with the go command: on a fresh
+    // checkout, with another suite building at the same time, that alone can take minutes.
+  }, 300_000);
   let database: ConstructorParameters<typeof VerifyingSource>[1]["database"];
 
   beforeEach(() => {
@@ -93,8 +95,9 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
     counter = new Counter({ name: "gomirror_checksum_mismatches_total", help: "x", registers: [registry] });
   });
   afterAll(async () => {
-    await db.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // Also after a setup that failed half-way: what it made is removed all the same.
+    await db?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const source = (inner: FakeSource, noSumdb = ""): VerifyingSource => {
