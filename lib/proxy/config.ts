@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { parseRewriteRules } from "./git/rewrite";
+import { parseCidrList } from "./net/cidr";
 import { parseProxyList, ProxyListError, type ProxyListEntry } from "./sources/proxy-list";
 import { parseGosumdb } from "./sumdb/config";
 
@@ -48,6 +49,18 @@ export interface ProxyConfig {
   readonly shutdownDelaySeconds: number;
   /** Server processes sharing the listening socket (node:cluster); 1 runs no cluster. */
   readonly workers: number;
+  /** The token file; when set, every request but the health probes needs a token. */
+  readonly authFile: string | undefined;
+  /** What clients without a token may read when there is a token file. */
+  readonly anonymous: "none" | "public";
+  /** CIDR blocks of the clients let in; empty for everyone. */
+  readonly allowCidrs: readonly string[];
+  /** CIDR blocks of load balancers whose X-Forwarded-For is believed. */
+  readonly trustedProxies: readonly string[];
+  /** PEM certificate chain and key files; undefined for plain HTTP. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** A second listener serving only /metrics, without a token. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +125,34 @@ function patterns(env: string): (value: string, out: Parsed) => void {
   };
 }
 
+/** host:port, `[v6]:port` or `:port` (all interfaces); empty when `optional` leaves it unset. */
+function hostPort(env: string, example: string, optional = false): (value: string, out: Parsed) => void {
+  return (value, out) => {
+    if (optional && value.trim() === "") {
+      out[env] = undefined;
+      return;
+    }
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) {
+      throw new ConfigError(`${env}=${JSON.stringify(value)}: want host:port, e.g. ${example}`);
+    }
+    out[env] = { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+  };
+}
+
+/** A list of CIDR blocks, checked here so that a typo stops startup (and synth). */
+function cidrs(env: string): (value: string, out: Parsed) => void {
+  return (value, out) => {
+    try {
+      parseCidrList(value, env);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    out[env] = value.split(/[\s,]+/).filter((c) => c !== "");
+  };
+}
+
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** The one table of settings: parsing, flags and `--help` all come from it. */
@@ -121,16 +162,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: "listen",
     description: "host:port to listen on",
     default: "127.0.0.1:3000",
-    parse: (value, out) => {
-      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
-      const port = m ? Number(m[3]) : NaN;
-      if (!m || port > 65535) {
-        throw new ConfigError(
-          `GOMIRROR_LISTEN=${JSON.stringify(value)}: want host:port, e.g. 127.0.0.1:3000`,
-        );
-      }
-      out.GOMIRROR_LISTEN = { host: m[1] ?? (m[2] || "0.0.0.0"), port };
-    },
+    parse: hostPort("GOMIRROR_LISTEN", "127.0.0.1:3000"),
   },
   {
     env: "GOMIRROR_STORAGE",
@@ -332,6 +364,64 @@ export const SETTINGS: readonly Setting[] = [
       out.GOMIRROR_WORKERS = n;
     },
   },
+  {
+    env: "GOMIRROR_AUTH_FILE",
+    flag: "auth-file",
+    description:
+      "token file (gomirror token add): every request but /healthz and /readyz needs a token; re-read when it changes",
+    default: "",
+    parse: text("GOMIRROR_AUTH_FILE"),
+  },
+  {
+    env: "GOMIRROR_ANONYMOUS",
+    flag: "anonymous",
+    description:
+      "with a token file, what clients without a token may read: none, or public (public modules and /sumdb/)",
+    default: "none",
+    parse: (value, out) => {
+      const v = value.trim();
+      if (v !== "none" && v !== "public") {
+        throw new ConfigError(`GOMIRROR_ANONYMOUS=${JSON.stringify(value)}: want none or public`);
+      }
+      out.GOMIRROR_ANONYMOUS = v;
+    },
+  },
+  {
+    env: "GOMIRROR_ALLOW_CIDRS",
+    flag: "allow-cidrs",
+    description:
+      "IPv4/IPv6 CIDR blocks of the clients let in, comma separated; others get 403 (default: all)",
+    default: "",
+    parse: cidrs("GOMIRROR_ALLOW_CIDRS"),
+  },
+  {
+    env: "GOMIRROR_TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    description: "CIDR blocks of load balancers whose X-Forwarded-For names the client (default: none)",
+    default: "",
+    parse: cidrs("GOMIRROR_TRUSTED_PROXIES"),
+  },
+  {
+    env: "GOMIRROR_TLS_CERT",
+    flag: "tls-cert",
+    description: "PEM certificate chain file: serve HTTPS (with GOMIRROR_TLS_KEY); re-read when it changes",
+    default: "",
+    parse: text("GOMIRROR_TLS_CERT"),
+  },
+  {
+    env: "GOMIRROR_TLS_KEY",
+    flag: "tls-key",
+    description: "PEM private key file of GOMIRROR_TLS_CERT; re-read when it changes",
+    default: "",
+    parse: text("GOMIRROR_TLS_KEY"),
+  },
+  {
+    env: "GOMIRROR_METRICS_LISTEN",
+    flag: "metrics-listen",
+    description: "host:port of a second listener serving only /metrics, without a token (default: none)",
+    default: "",
+    parse: hostPort("GOMIRROR_METRICS_LISTEN", "0.0.0.0:9090", true),
+  },
 ];
 
 export interface ConfigSources {
@@ -365,15 +455,12 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     return value === undefined || value === "" ? undefined : value;
   };
   const parsed: Parsed = {};
-  const lookup = (name: string): string => {
-    const s = SETTINGS.find((x) => x.env === name)!;
-    return raw(s) ?? "";
-  };
-  for (const setting of SETTINGS) {
-    let value = raw(setting);
-    if (value === undefined)
-      value = setting.default.startsWith("$") ? lookup(setting.default.slice(1)) : setting.default;
-    setting.parse(value, parsed);
+  const setting = (name: string): Setting => SETTINGS.find((x) => x.env === name)!;
+  const lookup = (name: string): string => raw(setting(name)) ?? "";
+  for (const s of SETTINGS) {
+    let value = raw(s);
+    if (value === undefined) value = s.default.startsWith("$") ? lookup(s.default.slice(1)) : s.default;
+    s.parse(value, parsed);
   }
   const listen = parsed.GOMIRROR_LISTEN as ProxyConfig["listen"];
   const config: ProxyConfig = {
@@ -399,13 +486,46 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
     shutdownDelaySeconds: parsed.GOMIRROR_SHUTDOWN_DELAY as number,
     workers: parsed.GOMIRROR_WORKERS as number,
+    authFile: (parsed.GOMIRROR_AUTH_FILE as string) || undefined,
+    anonymous: parsed.GOMIRROR_ANONYMOUS as ProxyConfig["anonymous"],
+    allowCidrs: parsed.GOMIRROR_ALLOW_CIDRS as string[],
+    trustedProxies: parsed.GOMIRROR_TRUSTED_PROXIES as string[],
+    tls: tlsFiles(parsed),
+    metricsListen: parsed.GOMIRROR_METRICS_LISTEN as ProxyConfig["metricsListen"],
   };
+  if (config.authFile === undefined && raw(setting("GOMIRROR_ANONYMOUS")) !== undefined) {
+    throw new ConfigError(
+      `GOMIRROR_ANONYMOUS=${config.anonymous} needs GOMIRROR_AUTH_FILE: without a token file every client may read everything`,
+    );
+  }
+  const metrics = config.metricsListen;
+  if (metrics && metrics.port !== 0 && metrics.port === listen.port && metrics.host === listen.host) {
+    throw new ConfigError(
+      `GOMIRROR_METRICS_LISTEN=${metrics.host}:${metrics.port} is GOMIRROR_LISTEN itself; give it its own port`,
+    );
+  }
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
     );
   }
   return config;
+}
+
+/** Both TLS files or neither: one alone is a mistake worth stopping for. */
+function tlsFiles(parsed: Parsed): ProxyConfig["tls"] {
+  const cert = (parsed.GOMIRROR_TLS_CERT as string) || undefined;
+  const key = (parsed.GOMIRROR_TLS_KEY as string) || undefined;
+  if (cert && key) return { cert, key };
+  if (cert || key) {
+    const [given, missing] = cert
+      ? ["GOMIRROR_TLS_CERT", "GOMIRROR_TLS_KEY"]
+      : ["GOMIRROR_TLS_KEY", "GOMIRROR_TLS_CERT"];
+    throw new ConfigError(
+      `${given} is set but ${missing} is not: HTTPS needs both the certificate and its key`,
+    );
+  }
+  return undefined;
 }
 
 /**

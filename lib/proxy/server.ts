@@ -1,18 +1,21 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
+import { createAccessControl } from "./auth/wiring";
 import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
 import { lazySource } from "./sources/lazy";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
+import { createListener } from "./net/listener";
 import {
   noDirectSource,
   offSource,
@@ -41,6 +44,8 @@ export interface ProxyDeps {
 export interface RunningProxy {
   /** Base URL, e.g. `http://127.0.0.1:3000`: what clients put in GOPROXY. */
   readonly url: string;
+  /** Base URL of the separate /metrics listener (GOMIRROR_METRICS_LISTEN), when there is one. */
+  readonly metricsUrl: string | undefined;
   readonly server: Server;
   readonly storage: Storage;
   readonly metrics: ProxyMetrics;
@@ -145,6 +150,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     }
     presigning = storage;
   }
+  // The token file is read first: a bad one stops startup before anything else starts.
+  const access = await createAccessControl(config, { logger, metrics });
   // The git source serves GONOPROXY paths and `direct`. Its client is loaded on the first such
   // request only; once made, it owns a work directory until close().
   let git: GitSource | undefined;
@@ -183,19 +190,25 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     ready,
     sumdb: deps.sumdb ?? sumdb.handler,
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
+    clientOf: access?.gate.clientOf,
   });
+  const guarded = access ? access.gate.wrap(handler) : handler;
 
   let active = 0;
   let idle: (() => void) | undefined;
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
-    active++;
-    if (shuttingDown) res.setHeader("connection", "close");
-    res.on("close", () => {
-      active--;
-      if (active === 0) idle?.();
-    });
-    handler(req, res);
-  });
+  const listener = await createListener(
+    (req, res) => {
+      active++;
+      if (shuttingDown) res.setHeader("connection", "close");
+      res.on("close", () => {
+        active--;
+        if (active === 0) idle?.();
+      });
+      guarded(req, res);
+    },
+    { tls: config.tls, logger },
+  );
+  const server = listener.server;
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -211,7 +224,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${listener.scheme}://${host}:${address.port}`;
+  const metricsListener =
+    config.metricsListen && (await startMetricsListener(config.metricsListen, metrics, logger));
   logger.info(
     { event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") },
     "gomirror listening",
@@ -238,6 +253,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       await Promise.race([Promise.all([drained, source.drain()]), grace]);
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
+      listener.close();
+      access?.close();
+      await metricsListener?.close();
       await git?.close();
       await agent.close().catch(() => undefined);
       logger.info({ event: "stopped" }, "gomirror stopped");
@@ -245,5 +263,5 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     return closing;
   };
 
-  return { url, server, storage, metrics, logger, close };
+  return { url, metricsUrl: metricsListener?.url, server, storage, metrics, logger, close };
 }

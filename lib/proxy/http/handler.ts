@@ -24,6 +24,10 @@ export interface HandlerDeps {
   readonly ready: () => Promise<boolean>;
   readonly sumdb?: SumdbHandler;
   readonly zipRedirect?: ZipRedirector;
+  /** Who made a request (token name, address), for its log line; never the token itself. */
+  readonly clientOf?: (
+    req: IncomingMessage,
+  ) => { readonly tokenName?: string; readonly clientIp?: string } | undefined;
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -204,6 +208,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         status: res.statusCode,
         bytes,
         durationMs: Math.round(seconds * 1000),
+        ...deps.clientOf?.(req),
       };
       if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
       else if (err) logger.info({ ...line, err: String(err) }, "request refused");
