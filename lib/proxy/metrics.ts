@@ -65,8 +65,8 @@ export class ProxyMetrics {
   readonly authRequests = new Counter({
     name: "gomirror_auth_requests_total",
     help:
-      "Requests checked for a token, by token name ((none): no credentials, (invalid): refused credentials) " +
-      "and outcome (ok, unauthenticated, forbidden, rate_limited)",
+      "Requests through the access gate, by token name ((none): no token accepted and none refused, " +
+      "(invalid): refused credentials) and outcome (ok, unauthenticated, forbidden, rate_limited)",
     labelNames: ["token", "outcome"] as const,
     registers: [this.registry],
   });

@@ -85,17 +85,17 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
     }
   }
 
-  function gate(req: IncomingMessage, res: ServerResponse, handler: RequestListener): void {
+  /** Who the client is if it may go on; undefined once it has been refused. */
+  function admit(req: IncomingMessage, res: ServerResponse): RequestClient | undefined {
     const address = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
     const clientIp = address && formatIp(address);
     if (allow && !(address && allow.contains(address))) {
       refuse(req, res, 403, "forbidden", NO_TOKEN, { clientIp }, forbiddenAddress(clientIp));
-      return;
+      return undefined;
     }
     if (!auth) {
-      clients.set(req, { clientIp });
-      handler(req, res);
-      return;
+      metrics.authRequests.inc({ token: NO_TOKEN, outcome: "ok" });
+      return { clientIp };
     }
     const { tokens, policy, limiter } = auth;
     const credentials = readCredentials(req.headers.authorization);
@@ -107,7 +107,7 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
         refuse(req, res, 429, "rate_limited", REFUSED_TOKEN, { clientIp }, tooMany(wait), {
           "retry-after": wait,
         });
-        return;
+        return undefined;
       }
       token = credentials.kind === "token" ? tokens.verify(credentials.token) : undefined;
       if (!token) {
@@ -121,7 +121,7 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
         refuse(req, res, 401, "unauthenticated", REFUSED_TOKEN, { clientIp }, message, {
           "www-authenticate": CHALLENGE,
         });
-        return;
+        return undefined;
       }
     }
     const client: RequestClient = { tokenName: token?.name, clientIp };
@@ -137,18 +137,34 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
           "www-authenticate": CHALLENGE,
         });
       }
-      return;
+      return undefined;
     }
     metrics.authRequests.inc({ token: token?.name ?? NO_TOKEN, outcome: "ok" });
-    clients.set(req, client);
-    handler(req, res);
+    return client;
   }
 
   return {
     wrap: (handler) => (req, res) => {
       const path = (req.url ?? "/").split("?", 1)[0];
-      if (path === "/healthz" || path === "/readyz") handler(req, res);
-      else gate(req, res, handler);
+      if (path === "/healthz" || path === "/readyz") {
+        handler(req, res);
+        return;
+      }
+      let client: RequestClient | undefined;
+      try {
+        client = admit(req, res);
+      } catch (err) {
+        // A fault of ours must not let the request through, nor take the process down.
+        logger.error({ event: "auth_error", url: req.url, err: String(err) }, "access check failed");
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+        }
+        res.end("internal error\n");
+        return;
+      }
+      if (!client) return;
+      clients.set(req, client);
+      handler(req, res);
     },
     clientOf: (req) => clients.get(req),
   };

@@ -3,6 +3,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { AccessPolicy } from "../../../lib/proxy/auth/access";
+import { createAccessGate } from "../../../lib/proxy/auth/gate";
+import { FailureLimiter } from "../../../lib/proxy/auth/rate-limit";
 import { addToken, revokeToken } from "../../../lib/proxy/auth/token-store";
 import { loadConfig } from "../../../lib/proxy/config";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
@@ -278,5 +281,46 @@ describe("the access gate of a running proxy", () => {
     expect(log.text).not.toMatch(/authorization/i);
     expect(upstream.requests.length).toBeGreaterThan(0);
     expect(upstream.requests.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+  });
+});
+
+describe("a fault inside the gate", () => {
+  it("answers 500 and lets nothing through", async () => {
+    const log = new LogCapture("info");
+    const gate = createAccessGate({
+      auth: {
+        tokens: {
+          verify: () => {
+            throw new Error("token table exploded");
+          },
+        },
+        policy: new AccessPolicy("", "none"),
+        limiter: new FailureLimiter(),
+      },
+      logger: log.logger,
+      metrics: new ProxyMetrics(),
+    });
+    let reached = 0;
+    const server = http.createServer(
+      gate.wrap((_req, res) => {
+        reached++;
+        res.end("handled\n");
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await request(`${url}/example.test/m/@v/list`, { headers: bearer("gmt_x") });
+      expect([res.status, res.body]).toEqual([500, "internal error\n"]);
+      expect(reached).toBe(0);
+      expect(log.events("auth_error")).toEqual([
+        expect.objectContaining({ err: "Error: token table exploded" }),
+      ]);
+      // The server is still up.
+      expect((await request(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
