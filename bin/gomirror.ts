@@ -6,6 +6,7 @@ import { startProxy } from "../lib/proxy/server";
 import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
+import { runTokenCommand } from "./token";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
 
@@ -14,6 +15,8 @@ Usage:
   gomirror verify [--remove] [flags]
                                re-check every cached .mod and .zip against the checksum
                                database (GOSUMDB); --remove deletes what fails; exit 1 on failures
+  gomirror token add|list|revoke --file F ...
+                               manage client tokens (see gomirror token --help)
   gomirror --help              this text
 
 Point the go command at it:
@@ -115,6 +118,15 @@ async function verify(argv: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "token") {
+    const io = {
+      stdout: (text: string) => process.stdout.write(text),
+      stderr: (text: string) => process.stderr.write(text),
+      env: process.env,
+    };
+    process.exitCode = await runTokenCommand(argv.slice(1), io);
+    return;
+  }
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);
     return;

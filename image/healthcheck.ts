@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import { loadConfig } from "../lib/proxy/config";
 
 /**
@@ -6,28 +7,40 @@ import { loadConfig } from "../lib/proxy/config";
  * on a 200, 1 otherwise. Bundled apart from the server so a probe every few seconds parses a
  * few kilobytes of JavaScript instead of the whole proxy, and needs nothing but Node (distroless
  * bases have no curl, wget or shell). The address comes from the server's own configuration
- * code, so both read GOMIRROR_LISTEN the same way.
+ * code, so both read GOMIRROR_LISTEN (and whether TLS is on) the same way.
  */
 
 /** Where the probe connects. */
 export interface ProbeTarget {
+  readonly scheme: "http" | "https";
   readonly host: string;
   readonly port: number;
 }
 
 /** The server's listen address, with a wildcard turned into loopback of the same family. */
 export function probeTarget(env: NodeJS.ProcessEnv): ProbeTarget {
-  const { host, port } = loadConfig({ env, argv: [] }).listen;
-  if (host === "" || host === "0.0.0.0") return { host: "127.0.0.1", port };
-  if (host === "::" || host === "::0") return { host: "::1", port };
-  return { host, port };
+  const config = loadConfig({ env, argv: [] });
+  const scheme = config.tlsCert !== undefined ? "https" : "http";
+  const { host, port } = config.listen;
+  if (host === "" || host === "0.0.0.0") return { scheme, host: "127.0.0.1", port };
+  if (host === "::" || host === "::0") return { scheme, host: "::1", port };
+  return { scheme, host, port };
 }
 
 /** Resolves to the HTTP status of GET /healthz, or rejects on a connection error or timeout. */
 export function probe(target: ProbeTarget, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: target.host, port: target.port, path: "/healthz", timeout: timeoutMs, agent: false },
+    const options = {
+      host: target.host,
+      port: target.port,
+      path: "/healthz",
+      timeout: timeoutMs,
+      agent: false,
+    };
+    // The server's own certificate names its public host, not the loopback address asked here,
+    // and /healthz carries nothing secret: the probe does not check it.
+    const req = (target.scheme === "https" ? https : http).get(
+      target.scheme === "https" ? { ...options, rejectUnauthorized: false } : options,
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -43,7 +56,7 @@ export async function healthcheck(env: NodeJS.ProcessEnv, timeoutMs = 2_000): Pr
   let where = "the server";
   try {
     const target = probeTarget(env);
-    where = `http://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}/healthz`;
+    where = `${target.scheme}://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}/healthz`;
     const status = await probe(target, timeoutMs);
     if (status === 200) return 0;
     console.error(`healthcheck: ${where} answered ${status}, want 200`);

@@ -271,7 +271,7 @@ export class MirrorEdge extends Construct {
       crossRegionReferences: true,
       description: `gomirror: CloudFront IP allowlist for ${stack.stackName}`,
     });
-    stack.addDependency(wafStack, "CloudFront reads its WebACL from this us-east-1 stack");
+    stack.addStackDependency(wafStack, "CloudFront reads its WebACL from this us-east-1 stack");
     return { allowList: wafStack.allowList, wafStack };
   }
 

@@ -59,25 +59,50 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
       return [key, spec.kind.parse(text(spec), spec.env)];
     }),
   ) as ProxyConfig;
-  checkTogether(config);
+  const explicit = new Set(
+    SETTINGS.filter((setting) => given(setting) !== undefined).map((setting) => setting.env),
+  );
+  checkTogether(config, explicit);
   return config;
 }
 
-/** Settings that only make sense with, or without, another. */
-function checkTogether(config: ProxyConfig): void {
+/** Settings that only make sense with, or without, another. `explicit` holds the variables given. */
+function checkTogether(config: ProxyConfig, explicit: ReadonlySet<string>): void {
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
     );
   }
-  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-    throw new ConfigError(
-      "GOMIRROR_TLS_CERT and GOMIRROR_TLS_KEY go together: set both to serve HTTPS, or neither",
-    );
+  for (const [set, unset] of [
+    ["GOMIRROR_TLS_CERT", "GOMIRROR_TLS_KEY"],
+    ["GOMIRROR_TLS_KEY", "GOMIRROR_TLS_CERT"],
+  ] as const) {
+    if (explicit.has(set) && !explicit.has(unset)) {
+      throw new ConfigError(
+        `${set} is set but ${unset} is not: HTTPS needs both the certificate and its key`,
+      );
+    }
   }
   if (config.authFile !== undefined && config.authSecret !== undefined) {
     throw new ConfigError(
       "GOMIRROR_AUTH_FILE and GOMIRROR_AUTH_SECRET both name the token file; keep one (a file, or a Secrets Manager secret)",
+    );
+  }
+  if (
+    explicit.has("GOMIRROR_ANONYMOUS") &&
+    config.authFile === undefined &&
+    config.authSecret === undefined
+  ) {
+    throw new ConfigError(
+      `GOMIRROR_ANONYMOUS=${config.anonymous} needs GOMIRROR_AUTH_FILE: without a token file every client may read ` +
+        "everything (GOMIRROR_AUTH_SECRET names one in Secrets Manager)",
+    );
+  }
+  const metrics = config.metricsListen;
+  const listen = config.listen;
+  if (metrics && metrics.port !== 0 && metrics.port === listen.port && metrics.host === listen.host) {
+    throw new ConfigError(
+      `GOMIRROR_METRICS_LISTEN=${metrics.host}:${metrics.port} is GOMIRROR_LISTEN itself; give it its own port`,
     );
   }
 }

@@ -32,3 +32,37 @@ export { createSumdbWiring } from "./sumdb/wiring";
 export { parseGosumdb } from "./sumdb/config";
 export { runVerify, formatVerifySummary } from "./sumdb/verify-command";
 export type { VerifySummary, VerifyCommandOptions } from "./sumdb/verify-command";
+// Client tokens and CIDR blocks: the constructs build edge verification and validate settings with these.
+export {
+  ALL_PATHS,
+  MAX_RECORD_BYTES,
+  TOKEN_PREFIX,
+  TokenFormatError,
+  checkName,
+  containsToken,
+  formatRecord,
+  generateToken,
+  hashToken,
+  normalizeScopes,
+  parseRecord,
+  tokenId,
+  verifyToken,
+} from "./auth/token";
+export type { RandomSource, TokenRecord } from "./auth/token";
+export { TokenTable } from "./auth/token-file";
+export { TokenStoreError, addToken, checkScopes, listTokens, revokeToken } from "./auth/token-store";
+export { AccessPolicy, sumdbLookupPath } from "./auth/access";
+export type { Anonymous, Decision } from "./auth/access";
+export { matchPrefixPatterns } from "./module/glob";
+export {
+  CidrError,
+  CidrSet,
+  cidrContains,
+  cidrCovers,
+  cidrsByFamily,
+  formatIp,
+  parseCidr,
+  parseCidrList,
+  parseIp,
+} from "./net/cidr";
+export type { Cidr, IpAddress, IpFamily } from "./net/cidr";

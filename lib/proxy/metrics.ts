@@ -62,6 +62,14 @@ export class ProxyMetrics {
     help: "Modules refused because their hash disagreed with the checksum database",
     registers: [this.registry],
   });
+  readonly authRequests = new Counter({
+    name: "gomirror_auth_requests_total",
+    help:
+      "Requests through the access gate, by token name ((none): no token accepted and none refused, " +
+      "(invalid): refused credentials) and outcome (ok, unauthenticated, forbidden, rate_limited)",
+    labelNames: ["token", "outcome"] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "gomirror_" });

@@ -1,18 +1,22 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
+import type { SecretReader } from "./auth/token-secret";
+import { cacheAudience, createAccessControl } from "./auth/wiring";
 import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
 import { lazySource } from "./sources/lazy";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
+import { createListener } from "./net/listener";
 import {
   noDirectSource,
   offSource,
@@ -36,11 +40,15 @@ export interface ProxyDeps {
   readonly verify?: (source: ModuleSource) => ModuleSource;
   readonly sumdb?: SumdbHandler;
   readonly zipRedirect?: ZipRedirector;
+  /** Reads the token secret (GOMIRROR_AUTH_SECRET); AWS Secrets Manager by default. */
+  readonly secretReader?: SecretReader;
 }
 
 export interface RunningProxy {
   /** Base URL, e.g. `http://127.0.0.1:3000`: what clients put in GOPROXY. */
   readonly url: string;
+  /** Base URL of the separate /metrics listener (GOMIRROR_METRICS_LISTEN), when there is one. */
+  readonly metricsUrl: string | undefined;
   readonly server: Server;
   readonly storage: Storage;
   readonly metrics: ProxyMetrics;
@@ -145,12 +153,14 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     }
     presigning = storage;
   }
+  // The token file is read first: a bad one stops startup before anything else starts.
+  const access = await createAccessControl(config, { logger, metrics, secretReader: deps.secretReader });
   // The git source serves GONOPROXY paths and `direct`. Its client is loaded on the first such
   // request only; once made, it owns a work directory until close().
   let git: GitSource | undefined;
   const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
   // Public modules are checked against the checksum database before they are cached.
-  const sumdb = createSumdbWiring(config, { storage, logger, metrics });
+  const sumdb = createSumdbWiring(config, { storage, logger, metrics, cacheAudience: cacheAudience(config) });
   const verify = deps.verify ?? sumdb.verify;
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const source = buildSource(config, { storage, logger, metrics, direct, verify, agent });
@@ -176,6 +186,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   };
 
   const handler = createRequestHandler({
+    cacheAudience: cacheAudience(config),
     source,
     logger,
     metrics,
@@ -183,19 +194,25 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     ready,
     sumdb: deps.sumdb ?? sumdb.handler,
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
+    clientOf: access?.gate.clientOf,
   });
+  const guarded = access ? access.gate.wrap(handler) : handler;
 
   let active = 0;
   let idle: (() => void) | undefined;
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
-    active++;
-    if (shuttingDown) res.setHeader("connection", "close");
-    res.on("close", () => {
-      active--;
-      if (active === 0) idle?.();
-    });
-    handler(req, res);
-  });
+  const listener = await createListener(
+    (req, res) => {
+      active++;
+      if (shuttingDown) res.setHeader("connection", "close");
+      res.on("close", () => {
+        active--;
+        if (active === 0) idle?.();
+      });
+      guarded(req, res);
+    },
+    { tls: tlsFiles(config), logger },
+  );
+  const server = listener.server;
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -211,7 +228,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${listener.scheme}://${host}:${address.port}`;
+  const metricsListener =
+    config.metricsListen && (await startMetricsListener(config.metricsListen, metrics, logger));
   logger.info(
     { event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") },
     "gomirror listening",
@@ -238,6 +257,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       await Promise.race([Promise.all([drained, source.drain()]), grace]);
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
+      listener.close();
+      access?.close();
+      await metricsListener?.close();
       await git?.close();
       await agent.close().catch(() => undefined);
       logger.info({ event: "stopped" }, "gomirror stopped");
@@ -245,5 +267,12 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     return closing;
   };
 
-  return { url, server, storage, metrics, logger, close };
+  return { url, metricsUrl: metricsListener?.url, server, storage, metrics, logger, close };
+}
+
+/** The certificate and key files when the proxy serves HTTPS itself. */
+function tlsFiles(config: ProxyConfig): { cert: string; key: string } | undefined {
+  return config.tlsCert !== undefined && config.tlsKey !== undefined
+    ? { cert: config.tlsCert, key: config.tlsKey }
+    : undefined;
 }

@@ -7,7 +7,7 @@ import { registryImage, testStack } from "./support";
 
 function mirror(props: GoMirrorProps = {}): { stack: Stack; mirror: GoMirror; template: Template } {
   const stack = testStack();
-  const m = new GoMirror(stack, "Mirror", { image: registryImage(), ...props });
+  const m = new GoMirror(stack, "Mirror", { image: registryImage(), auth: {}, ...props });
   return { stack, mirror: m, template: Template.fromStack(stack) };
 }
 
@@ -201,6 +201,7 @@ describe("GoMirror alarm options", () => {
     const stack = testStack();
     new GoMirror(stack, "Mirror", {
       image: registryImage(),
+      auth: {},
       alarmTopic: sns.Topic.fromTopicArn(stack, "Ops", "arn:aws:sns:eu-west-1:111111111111:ops"),
       metricNamespace: "Acme/GoMirror",
       dashboardName: "gomirror",

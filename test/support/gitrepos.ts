@@ -39,7 +39,8 @@ const COMMITTER = {
   GIT_COMMITTER_EMAIL: "gopher@example.test",
 };
 
-class RepoBuilder {
+/** Builds one repository in a work tree, then clones it bare into place (`finish`). */
+export class RepoBuilder {
   constructor(
     private readonly work: string,
     private readonly bare: string,

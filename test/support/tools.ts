@@ -51,13 +51,17 @@ const inCI = process.env.CI === "true";
  * suite fails with the tool's name; elsewhere it is skipped with a printed reason.
  */
 export function describeWithTools(
-  tools: { go?: boolean; bins?: string[] },
+  tools: { go?: boolean; bins?: (string | readonly [string, string[]])[] },
   name: string,
   body: () => void,
 ): void {
   const missing: string[] = [];
   if (tools.go && !findGo()) missing.push("go (>= 1.23)");
-  for (const bin of tools.bins ?? []) if (!hasTool(bin)) missing.push(bin);
+  // A tool that does not answer --version comes with the arguments that make it print its version.
+  for (const tool of tools.bins ?? []) {
+    const [bin, args] = typeof tool === "string" ? [tool, undefined] : tool;
+    if (!hasTool(bin, args)) missing.push(bin);
+  }
   if (missing.length === 0) {
     describe(name, body);
     return;

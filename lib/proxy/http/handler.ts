@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
+import { cacheFor, cacheForever, type CacheAudience } from "./cache-control";
 import { messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
 
@@ -24,9 +25,14 @@ export interface HandlerDeps {
   readonly ready: () => Promise<boolean>;
   readonly sumdb?: SumdbHandler;
   readonly zipRedirect?: ZipRedirector;
+  /** Who may keep answers: "private" when clients need tokens. @default "public" */
+  readonly cacheAudience?: CacheAudience;
+  /** Who made a request (token name, address), for its log line; never the token itself. */
+  readonly clientOf?: (
+    req: IncomingMessage,
+  ) => { readonly tokenName?: string; readonly clientIp?: string } | undefined;
 }
 
-const IMMUTABLE = "public, max-age=31536000, immutable";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const idPrefix = randomBytes(4).toString("hex");
 let idCounter = 0;
@@ -56,7 +62,9 @@ function requestId(req: IncomingMessage): string {
 /** Builds the request listener for the GOPROXY protocol and the operational endpoints. */
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, metrics } = deps;
-  const shortCache = `public, max-age=${deps.ttlSeconds}`;
+  const audience = deps.cacheAudience ?? "public";
+  const shortCache = cacheFor(audience, deps.ttlSeconds);
+  const IMMUTABLE = cacheForever(audience);
 
   function send(
     res: ServerResponse,
@@ -204,6 +212,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         status: res.statusCode,
         bytes,
         durationMs: Math.round(seconds * 1000),
+        ...deps.clientOf?.(req),
       };
       if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
       else if (err) logger.info({ ...line, err: String(err) }, "request refused");

@@ -79,8 +79,10 @@ export function oneOf<const V extends string>(values: readonly V[]): Kind<V, V> 
     syntax: values.join(" | "),
     propType: values.map((v) => quote(v)).join(" | "),
     parse: (value, env) => {
-      if (!(values as readonly string[]).includes(value))
-        refuse(env, value, `want one of ${values.join(", ")}`);
+      if (!(values as readonly string[]).includes(value)) {
+        const want = values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(", ")}`;
+        refuse(env, value, `want ${want}`);
+      }
       return value as V;
     },
     fromProp: (value) => value,
@@ -201,21 +203,24 @@ export const patterns: Kind<string, readonly string[]> = {
   fromProp: (values, what) => joinEntries(values, ",", what, "a module path pattern like git.example.com/*"),
 };
 
-/** A comma list of plain items (CIDR blocks, names) checked one by one with `check`. */
-export function list<T>(entry: string, check: (item: string) => T): Kind<T[], readonly string[]> {
+/**
+ * A list of plain items (CIDR blocks, names), separated by commas or spaces, checked one by one
+ * with `check`, whose error message (which names `env`) becomes the ConfigError's.
+ */
+export function list<T>(
+  entry: string,
+  check: (item: string, env: string) => T,
+): Kind<T[], readonly string[]> {
   return {
     syntax: `comma list of ${entry}s`,
     propType: "string[]",
     parse: (value, env) => {
-      const items = value
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s !== "");
+      const items = value.split(/[\s,]+/).filter((s) => s !== "");
       return items.map((item) => {
         try {
-          return check(item);
+          return check(item, env);
         } catch (err) {
-          return refuse(env, value, (err as Error).message);
+          throw new ConfigError((err as Error).message);
         }
       });
     },

@@ -70,28 +70,31 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** Parses `host:port`, `[v6]:port` or `:port` (all addresses). */
+function parseHostPort(value: string, env: string, example: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new ConfigError(`${env}=${JSON.stringify(value)}: want host:port, e.g. ${example}`);
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
 const hostPort: Kind<ListenAddress, string> = {
   syntax: "host:port",
   propType: "string",
-  parse: (value, env) => {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
-    const port = m ? Number(m[3]) : NaN;
-    if (!m || port > 65535) {
-      throw new ConfigError(`${env}=${JSON.stringify(value)}: want host:port, e.g. 127.0.0.1:3000`);
-    }
-    return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
-  },
+  parse: (value, env) => parseHostPort(value, env, "127.0.0.1:3000"),
   fromProp: (value) => value,
 };
 
 /** Like hostPort, but empty means "no such listener". */
 const optionalHostPort: Kind<ListenAddress | undefined, string> = {
   ...hostPort,
-  parse: (value, env) => (value.trim() === "" ? undefined : hostPort.parse(value, env)),
+  parse: (value, env) => (value.trim() === "" ? undefined : parseHostPort(value, env, "0.0.0.0:9090")),
 };
 
 /** CIDR blocks, kept as written once each is known to parse. */
-const cidrList = list("CIDR block", (item) => parseCidr(item).text);
+const cidrList = list("CIDR block", (item, env) => parseCidr(item, env).text);
 
 const storageLocation: Kind<string, string> = {
   syntax: "directory or s3://bucket/prefix",

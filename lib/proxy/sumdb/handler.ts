@@ -2,6 +2,7 @@ import type { SumdbHandler } from "../http/handler";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { invalid, notFound, ProxyError } from "../errors";
+import { cacheFor, cacheForever, type CacheAudience } from "../http/cache-control";
 import { messageFor, statusFor } from "../http/errors";
 import { unescapePath, unescapeVersion } from "../module/escape";
 import { matchPrefixPatterns } from "../module/glob";
@@ -31,9 +32,10 @@ export interface SumdbProxyOptions {
   readonly logger?: Logger;
   /** Seconds `latest` and partial tiles may be cached by clients. @default 60 */
   readonly shortTtlSeconds?: number;
+  /** Who may keep answers: "private" when clients need tokens. @default "public" */
+  readonly cacheAudience?: CacheAudience;
 }
 
-const IMMUTABLE = "public, max-age=31536000, immutable";
 const TEXT = "text/plain; charset=utf-8";
 const MOD_VER = /^[^@]+@v[0-9]+\.[0-9]+\.[0-9]+(-[^@]*)?(\+incompatible)?$/;
 
@@ -55,7 +57,9 @@ function decodeRest(rest: string): string {
 
 export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
   const noSumdb = options.noSumdb ?? "";
-  const shortCache = `public, max-age=${options.shortTtlSeconds ?? 60}`;
+  const audience = options.cacheAudience ?? "public";
+  const shortCache = cacheFor(audience, options.shortTtlSeconds ?? 60);
+  const IMMUTABLE = cacheForever(audience);
   // Longest name first, so that `a.example/b` wins over `a.example` for `a.example/b/latest`.
   const databases = [...options.databases].sort((a, b) => b.name.length - a.name.length);
 

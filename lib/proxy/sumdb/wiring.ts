@@ -5,6 +5,7 @@ import type { ModuleSource } from "../sources/source";
 import type { Storage } from "../storage/storage";
 import { SumdbClient } from "./client";
 import { parseGosumdb } from "./config";
+import type { CacheAudience } from "../http/cache-control";
 import type { SumdbHandler } from "../http/handler";
 import { createSumdbHandler } from "./handler";
 import { VerifyingSource } from "./verify";
@@ -31,6 +32,8 @@ export interface SumdbWiringParts {
   readonly dispatcher?: Dispatcher;
   /** Where zips are spooled while verified. @default os.tmpdir() */
   readonly tmpDir?: string;
+  /** Who may keep `/sumdb/` answers. @default "public" */
+  readonly cacheAudience?: CacheAudience;
 }
 
 export function createSumdbWiring(
@@ -63,6 +66,7 @@ export function createSumdbWiring(
       noSumdb: config.noSumdb,
       logger: parts.logger,
       shortTtlSeconds: config.cacheTtlSeconds,
+      cacheAudience: parts.cacheAudience,
     }),
   };
 }
