@@ -40,6 +40,9 @@ class OnPremMirrorStack extends TerraformStack {
         tokenKey: "token",
         tokenHosts: ["gitlab.example.internal"],
       },
+      // Client tokens: the file `gomirror token add --file tokens` writes, in the Secret
+      // "gomirror-tokens" (key "tokens"); developers put theirs in ~/.netrc, CI jobs in a secret.
+      auth: { secretName: "gomirror-tokens" },
       ingress: {
         host: "goproxy.example.internal",
         className: "nginx",

@@ -13,7 +13,7 @@ import {
   RUN_AS_USER,
   TMP_DIR,
 } from "../image-contract";
-import { SHUTDOWN_DELAY_SECONDS, TERMINATION_GRACE_SECONDS } from "./image-contract";
+import { METRICS_PORT_NAME, SHUTDOWN_DELAY_SECONDS, TERMINATION_GRACE_SECONDS } from "./image-contract";
 import type { EnvVar, PodParts } from "./pod-parts";
 import type { ResourceRequirements, TopologySpreadOptions } from "./props";
 
@@ -36,8 +36,12 @@ export interface DeploymentContext {
   readonly tmpSizeLimit: string;
   readonly podAnnotations: Record<string, string>;
   readonly nodeSelector: Record<string, string>;
-  /** Storage, proxy settings and git credentials, in that order. */
+  /** Storage, proxy settings, git credentials and access control, in that order. */
   readonly parts: PodParts;
+  /** The proxy serves HTTPS itself, so probes speak HTTPS. */
+  readonly https: boolean;
+  /** The port of a separate `/metrics` listener, when there is one. */
+  readonly metricsPort: number | undefined;
 }
 
 /** The restricted Pod Security Standard, and then some: nothing the proxy does needs privileges. */
@@ -105,20 +109,25 @@ export function createDeployment(scope: Construct, ctx: DeploymentContext): Depl
               name: "gomirror",
               image: ctx.image,
               imagePullPolicy: ctx.imagePullPolicy,
-              port: [{ name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" }],
+              port: [
+                { name: PORT_NAME, containerPort: CONTAINER_PORT, protocol: "TCP" },
+                ...(ctx.metricsPort === undefined
+                  ? []
+                  : [{ name: METRICS_PORT_NAME, containerPort: ctx.metricsPort, protocol: "TCP" }]),
+              ],
               env: ctx.parts.env,
               resources: {
                 requests: ctx.resources.requests as Record<string, string> | undefined,
                 limits: ctx.resources.limits as Record<string, string> | undefined,
               },
               readinessProbe: {
-                httpGet: { path: READINESS_PATH, port: PORT_NAME },
+                httpGet: { path: READINESS_PATH, port: PORT_NAME, scheme: ctx.https ? "HTTPS" : undefined },
                 periodSeconds: 10,
                 timeoutSeconds: 3,
                 failureThreshold: 3,
               },
               livenessProbe: {
-                httpGet: { path: LIVENESS_PATH, port: PORT_NAME },
+                httpGet: { path: LIVENESS_PATH, port: PORT_NAME, scheme: ctx.https ? "HTTPS" : undefined },
                 initialDelaySeconds: 10,
                 periodSeconds: 20,
                 timeoutSeconds: 5,

@@ -10,7 +10,15 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import { baseEnvironment, createDeployment } from "./deployment";
+import {
+  accessPodParts,
+  checkAccessOptions,
+  POD_NETWORK_RANGES,
+  separateMetricsListener,
+  type AccessContext,
+} from "./access";
 import { gitCredentialsPodParts } from "./git-credentials";
+import { METRICS_PORT, METRICS_PORT_NAME } from "./image-contract";
 import { PORT_NAME } from "../image-contract";
 import { checkIngressOptions, createIngress } from "./ingress";
 import { type GoMirrorLabels, goMirrorLabels } from "./labels";
@@ -136,11 +144,25 @@ export class GoMirrorKubernetes extends Construct {
     const binding = storage.bind(this, { namespace, name, labels });
     this.persistentVolumeClaim = binding.persistentVolumeClaim;
     const networkPolicy = props.networkPolicy ?? {};
-    checkNetworkPolicyOptions(networkPolicy, { storageEndpoint: binding.endpoint });
+    checkNetworkPolicyOptions(networkPolicy, {
+      storageEndpoint: binding.endpoint,
+      ingressEnabled: props.ingress !== undefined,
+    });
+    const access: AccessContext = {
+      auth: props.auth,
+      tls: props.tls,
+      trustedProxies: props.ingress ? (props.ingress.controllerCidrs ?? POD_NETWORK_RANGES) : undefined,
+    };
+    checkAccessOptions(access);
+    const metricsPort = separateMetricsListener(access) ? METRICS_PORT : undefined;
     const base = { env: baseEnvironment(), volumes: [], volumeMounts: [] };
     const credentials = gitCredentialsPodParts(props.gitCredentials);
-    const settings = proxySettingsPodParts(props.proxy ?? {}, mergePodParts(base, binding, credentials).env);
-    const parts = mergePodParts(base, binding, settings, credentials);
+    const accessParts = accessPodParts(access);
+    const settings = proxySettingsPodParts(
+      props.proxy ?? {},
+      mergePodParts(base, binding, credentials, accessParts).env,
+    );
+    const parts = mergePodParts(base, binding, settings, credentials, accessParts);
 
     this.serviceAccount = new ServiceAccountV1(this, "ServiceAccount", {
       metadata: { name, namespace, labels },
@@ -165,6 +187,8 @@ export class GoMirrorKubernetes extends Construct {
       podAnnotations: props.podAnnotations ?? {},
       nodeSelector: props.nodeSelector ?? {},
       parts,
+      https: props.tls !== undefined,
+      metricsPort,
     });
 
     this.service = new ServiceV1(this, "Service", {
@@ -172,7 +196,19 @@ export class GoMirrorKubernetes extends Construct {
       spec: {
         type: serviceType,
         selector,
-        port: [{ name: PORT_NAME, port: servicePort, targetPort: PORT_NAME, protocol: "TCP" }],
+        port: [
+          { name: PORT_NAME, port: servicePort, targetPort: PORT_NAME, protocol: "TCP" },
+          ...(metricsPort === undefined
+            ? []
+            : [
+                {
+                  name: METRICS_PORT_NAME,
+                  port: metricsPort,
+                  targetPort: METRICS_PORT_NAME,
+                  protocol: "TCP",
+                },
+              ]),
+        ],
         loadBalancerSourceRanges: props.service?.loadBalancerSourceRanges,
       },
     });
@@ -227,7 +263,12 @@ export class GoMirrorKubernetes extends Construct {
     const scraped = monitoring !== undefined && (monitoring.serviceMonitor ?? true);
     if (monitoring !== undefined && scraped) {
       // A custom resource names the Service only through labels, so the order is stated here.
-      this.serviceMonitor = createServiceMonitor(this, monitoring, monitoringContext, [this.service]);
+      this.serviceMonitor = createServiceMonitor(
+        this,
+        monitoring,
+        { ...monitoringContext, portName: metricsPort === undefined ? PORT_NAME : METRICS_PORT_NAME },
+        [this.service],
+      );
     }
     if (monitoring !== undefined && (monitoring.prometheusRule ?? true)) {
       this.prometheusRule = createPrometheusRule(this, monitoring, monitoringContext);
@@ -241,6 +282,7 @@ export class GoMirrorKubernetes extends Construct {
         selector,
         ingressEnabled: props.ingress !== undefined,
         prometheusNamespace: scraped ? (monitoring?.prometheusNamespace ?? "monitoring") : undefined,
+        metricsPort,
         storageEndpoint: binding.endpoint,
       });
     }

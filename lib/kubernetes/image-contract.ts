@@ -3,16 +3,6 @@
  * pod drains, and where credentials are mounted. The construct, its tests and
  * docs/kubernetes.md read these names instead of repeating numbers.
  */
-export {
-  CACHE_DIR,
-  CONTAINER_PORT,
-  LIVENESS_PATH,
-  METRICS_PATH,
-  PORT_NAME,
-  READINESS_PATH,
-  RUN_AS_USER,
-  TMP_DIR,
-} from "../image-contract";
 
 /**
  * Seconds a terminating pod keeps serving (GOMIRROR_SHUTDOWN_DELAY) with /readyz failing, while
@@ -28,3 +18,15 @@ export const TERMINATION_GRACE_SECONDS = SHUTDOWN_DELAY_SECONDS + 30;
 
 /** Where secrets with git credentials are mounted. */
 export const GIT_CREDENTIALS_DIR = "/etc/gomirror/git";
+
+/** Where the client token file is mounted. */
+export const AUTH_DIR = "/etc/gomirror/auth";
+
+/** Where the proxy's own TLS certificate and key are mounted. */
+export const TLS_DIR = "/etc/gomirror/tls";
+
+/** The port of the separate `/metrics` listener (GOMIRROR_METRICS_LISTEN), with tokens or TLS. */
+export const METRICS_PORT = 9090;
+
+/** The name of that port on the container, the Service and the ServiceMonitor. */
+export const METRICS_PORT_NAME = "metrics";

@@ -27,6 +27,14 @@ export interface IngressOptions {
    */
   readonly allowedSourceRanges?: string[];
   /**
+   * Where the ingress controller's pods get their addresses (the cluster's pod network). The
+   * proxy believes `X-Forwarded-For` only from these (GOMIRROR_TRUSTED_PROXIES), so its logs,
+   * allowlist and rate limits see the real client. Narrow it to your pod CIDR: any pod admitted
+   * by the NetworkPolicy from inside these ranges could name another client.
+   * @default the private ranges 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and fd00::/8
+   */
+  readonly controllerCidrs?: string[];
+  /**
    * More annotations for the Ingress (timeouts, cert-manager issuer, other controllers' allowlists).
    * @default none
    */

@@ -1,7 +1,7 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
-import { METRICS_PATH, PORT_NAME } from "../image-contract";
+import { METRICS_PATH } from "../image-contract";
 import { checkDnsLabel, checkInteger, checkLabels, checkPrometheusDuration, fail } from "./validation";
 
 /**
@@ -84,6 +84,11 @@ export interface MonitoringContext {
   readonly selector: Record<string, string>;
   /** The Service the ServiceMonitor selects; Prometheus sets `job` to its name. */
   readonly serviceName: string;
+}
+
+/** What the ServiceMonitor needs beyond the shared context: the Service port serving `/metrics`. */
+export interface ServiceMonitorContext extends MonitoringContext {
+  readonly portName: string;
 }
 
 export function checkMonitoringOptions(o: MonitoringOptions): void {
@@ -190,7 +195,7 @@ export function goMirrorAlertRules(ctx: MonitoringContext, o: MonitoringOptions 
 export function createServiceMonitor(
   scope: Construct,
   o: MonitoringOptions,
-  ctx: MonitoringContext,
+  ctx: ServiceMonitorContext,
   dependsOn: ITerraformDependable[] = [],
 ): Manifest {
   return new Manifest(scope, "ServiceMonitor", {
@@ -202,7 +207,7 @@ export function createServiceMonitor(
       spec: {
         selector: { matchLabels: ctx.selector },
         namespaceSelector: { matchNames: [ctx.namespaceName] },
-        endpoints: [{ port: PORT_NAME, path: METRICS_PATH, interval: o.scrapeInterval ?? "30s" }],
+        endpoints: [{ port: ctx.portName, path: METRICS_PATH, interval: o.scrapeInterval ?? "30s" }],
       },
     },
   });

@@ -66,6 +66,12 @@ export interface NetworkPolicyOptions {
    */
   readonly allowFromNamespaces?: string[];
   /**
+   * Pods of every namespace may reach the proxy port: in-cluster clients use `goproxyUrl`'s
+   * cluster address. Set false to admit only what the options above list.
+   * @default true when no Ingress, `allowFromCidrs` or `allowFromNamespaces` admits clients, else false
+   */
+  readonly allowFromCluster?: boolean;
+  /**
    * Namespace of the ingress controller, allowed in when `ingress` is set.
    * @default "ingress-nginx"
    */
@@ -118,6 +124,8 @@ export interface NetworkPolicyContext {
   readonly ingressEnabled: boolean;
   /** Namespace of Prometheus when a ServiceMonitor is created. */
   readonly prometheusNamespace?: string;
+  /** The port Prometheus scrapes, when `/metrics` has a listener of its own. */
+  readonly metricsPort?: number;
   /** The storage's network endpoint, if it has one. */
   readonly storageEndpoint?: StorageEndpoint;
 }
@@ -157,11 +165,26 @@ function egressRule(target: EgressTarget): NetworkPolicyV1SpecEgress {
   return { to, ports: (target.ports ?? [443]).map((p) => ({ port: String(p), protocol: "TCP" })) };
 }
 
+/** Whether pods of every namespace are admitted: asked for, or nothing else admits clients. */
+function admitsCluster(o: NetworkPolicyOptions, ingressEnabled: boolean): boolean {
+  const listed =
+    ingressEnabled || (o.allowFromCidrs ?? []).length > 0 || (o.allowFromNamespaces ?? []).length > 0;
+  return o.allowFromCluster ?? !listed;
+}
+
 /** Validates the options against what the construct deploys; throws with the prop to fix. */
 export function checkNetworkPolicyOptions(
   o: NetworkPolicyOptions,
-  ctx: Pick<NetworkPolicyContext, "storageEndpoint">,
+  ctx: Pick<NetworkPolicyContext, "storageEndpoint" | "ingressEnabled">,
 ): void {
+  const listed =
+    ctx.ingressEnabled || (o.allowFromCidrs ?? []).length > 0 || (o.allowFromNamespaces ?? []).length > 0;
+  if (o.enabled !== false && !listed && !admitsCluster(o, ctx.ingressEnabled)) {
+    fail(
+      `the NetworkPolicy would admit no client: with allowFromCluster false, add networkPolicy.allowFromNamespaces ` +
+        `(e.g. your CI runners' namespace), networkPolicy.allowFromCidrs, or an ingress`,
+    );
+  }
   (o.allowFromCidrs ?? []).forEach((c, i) => parseCidr(c, `networkPolicy.allowFromCidrs[${i}]`));
   (o.allowFromNamespaces ?? []).forEach((n, i) =>
     checkDnsLabel(n, `networkPolicy.allowFromNamespaces[${i}]`),
@@ -203,6 +226,8 @@ export function createNetworkPolicy(
   };
   allow((o.allowFromCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })));
   allow((o.allowFromNamespaces ?? []).map((n) => ({ namespaceSelector: namespaceNameSelector(n) })));
+  // An empty namespace selector matches every namespace.
+  if (admitsCluster(o, ctx.ingressEnabled)) allow([{ namespaceSelector: {} }]);
   if (ctx.ingressEnabled) {
     // One peer with both selectors: pods matching the labels *in* that namespace.
     const podLabels = o.ingressControllerPodLabels ?? {};
@@ -214,7 +239,9 @@ export function createNetworkPolicy(
     ]);
   }
   if (ctx.prometheusNamespace !== undefined) {
-    allow([{ namespaceSelector: namespaceNameSelector(ctx.prometheusNamespace) }]);
+    const from = [{ namespaceSelector: namespaceNameSelector(ctx.prometheusNamespace) }];
+    if (ctx.metricsPort === undefined) allow(from);
+    else ingress.push({ from, ports: [{ port: String(ctx.metricsPort), protocol: "TCP" }] });
   }
 
   const dnsPorts = [

@@ -1,3 +1,4 @@
+import type { ClientTokensOptions, ProxyTlsOptions } from "./access";
 import type { GitCredentialsOptions } from "./git-credentials";
 import type { IngressOptions } from "./ingress";
 import type { MonitoringOptions } from "./monitoring";
@@ -146,6 +147,20 @@ export interface GoMirrorKubernetesProps {
   readonly proxy?: ProxySettings;
   /** @default no git credentials (public modules only) */
   readonly gitCredentials?: GitCredentialsOptions;
+  /**
+   * Client tokens from an existing Secret: every request but the health probes needs one
+   * (scoped tokens for private paths; see docs/clients.md). `/metrics` then moves to a listener
+   * of its own on port 9090 for Prometheus.
+   * @default no tokens: every client the NetworkPolicy and ingress admit may use the mirror
+   */
+  readonly auth?: ClientTokensOptions;
+  /**
+   * HTTPS served by the proxy itself from an existing `kubernetes.io/tls` Secret, for clients
+   * that reach the Service without a TLS-terminating ingress (the go command sends tokens over
+   * HTTPS only). Probes then use HTTPS, and `/metrics` moves to port 9090.
+   * @default plain HTTP on the Service (an ingress may terminate TLS)
+   */
+  readonly tls?: ProxyTlsOptions;
   /** @default no ServiceMonitor or PrometheusRule */
   readonly monitoring?: MonitoringOptions;
 }

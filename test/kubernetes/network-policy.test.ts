@@ -22,8 +22,8 @@ describe("NetworkPolicy by default", () => {
     expect(p.spec.policy_types).toEqual(["Ingress", "Egress"]);
   });
 
-  test("ingress: nothing allowlisted, so nothing gets in", () => {
-    expect(p.spec.ingress).toEqual([]);
+  test("ingress: with nothing else listed, pods of every namespace reach the proxy port (the cluster URL works)", () => {
+    expect(p.spec.ingress).toEqual([{ from: [{ namespace_selector: {} }], ports: PROXY_PORT }]);
   });
 
   test("egress: cluster DNS on port 53 over UDP and TCP", () => {
@@ -99,19 +99,37 @@ describe("NetworkPolicy ingress rules", () => {
     ]);
   });
 
-  test("without an Ingress the controller namespace setting lets nothing in", () => {
-    const p = policy({ networkPolicy: { ingressControllerNamespace: "traefik" } });
-    expect(p.spec.ingress).toEqual([]);
+  test("without an Ingress the controller namespace setting lets no controller in", () => {
+    const p = policy({
+      networkPolicy: { ingressControllerNamespace: "traefik", allowFromNamespaces: ["ci"] },
+    });
+    expect(p.spec.ingress).toEqual([{ from: [{ namespace_selector: byName("ci") }], ports: PROXY_PORT }]);
+  });
+
+  test("admits the whole cluster only by default or when asked, and refuses a policy that admits nobody", () => {
+    const everyone = { from: [{ namespace_selector: {} }], ports: PROXY_PORT };
+    expect(policy({ networkPolicy: { allowFromNamespaces: ["ci"] } }).spec.ingress).not.toContainEqual(
+      everyone,
+    );
+    expect(policy({ ingress: { host: "goproxy.example.com" } }).spec.ingress).not.toContainEqual(everyone);
+    expect(
+      policy({ networkPolicy: { allowFromNamespaces: ["ci"], allowFromCluster: true } }).spec.ingress,
+    ).toContainEqual(everyone);
+    expect(() => policy({ networkPolicy: { allowFromCluster: false } })).toThrow(
+      /the NetworkPolicy would admit no client: with allowFromCluster false, add networkPolicy.allowFromNamespaces/,
+    );
   });
 
   test("with a ServiceMonitor, Prometheus' namespace may scrape", () => {
-    expect(policy({ monitoring: {} }).spec.ingress).toEqual([
-      { from: [{ namespace_selector: byName("monitoring") }], ports: PROXY_PORT },
-    ]);
-    expect(policy({ monitoring: { prometheusNamespace: "observability" } }).spec.ingress).toEqual([
-      { from: [{ namespace_selector: byName("observability") }], ports: PROXY_PORT },
-    ]);
-    expect(policy({ monitoring: { serviceMonitor: false } }).spec.ingress).toEqual([]);
+    const ci = { allowFromNamespaces: ["ci"] };
+    expect(policy({ monitoring: {}, networkPolicy: ci }).spec.ingress).toContainEqual({
+      from: [{ namespace_selector: byName("monitoring") }],
+      ports: PROXY_PORT,
+    });
+    expect(
+      policy({ monitoring: { prometheusNamespace: "observability" }, networkPolicy: ci }).spec.ingress,
+    ).toContainEqual({ from: [{ namespace_selector: byName("observability") }], ports: PROXY_PORT });
+    expect(policy({ monitoring: { serviceMonitor: false }, networkPolicy: ci }).spec.ingress).toHaveLength(1);
   });
 
   test("all sources together, one rule each", () => {
