@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from "node:net";
+import { CidrError, cidrCovers, parseCidr as parseCidrBlock, type Cidr } from "../proxy/net/cidr";
 
 /**
  * Prop checks shared by the Kubernetes construct. Each names the prop (`what`), repeats the bad
@@ -85,87 +85,23 @@ export function checkHostname(value: string, what: string): void {
   }
 }
 
-/** A parsed CIDR block: the address as a number, its width in bits, and the prefix length. */
-export interface Cidr {
-  readonly text: string;
-  readonly address: bigint;
-  readonly bits: 32 | 128;
-  readonly prefix: number;
-}
-
-function ipv4ToBigInt(ip: string): bigint {
-  return ip.split(".").reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-}
-
-function ipv6ToBigInt(ip: string): bigint {
-  let text = ip;
-  // An embedded IPv4 tail (::ffff:10.0.0.1) becomes two hex groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = ipv4ToBigInt(v4[1]!);
-    text = text.slice(0, v4.index) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...tailGroups];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
-function formatAddress(address: bigint, bits: 32 | 128): string {
-  if (bits === 32) {
-    return [24n, 16n, 8n, 0n].map((shift) => ((address >> shift) & 0xffn).toString()).join(".");
-  }
-  const groups = [...Array(8).keys()].map((i) => (address >> BigInt(112 - 16 * i)) & 0xffffn);
-  // Compress the longest run of two or more zero groups, as RFC 5952 asks.
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0n) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0n) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
-}
-
 /**
- * Parses an IPv4 or IPv6 CIDR block and insists on its network form: `10.1.2.3/8` is refused
- * with `10.0.0.0/8` suggested, because a reader of the policy would misjudge what it allows.
+ * Parses an IPv4 or IPv6 CIDR block with the proxy's own parser (lib/proxy/net/cidr.ts), which
+ * insists on the network form: `10.1.2.3/8` is refused with `10.0.0.0/8` suggested, because a
+ * reader of the policy would misjudge what it allows.
  */
 export function parseCidr(value: string, what: string): Cidr {
-  const slash = value.indexOf("/");
-  const ip = slash < 0 ? value : value.slice(0, slash);
-  const prefixText = slash < 0 ? "" : value.slice(slash + 1);
-  const bits = isIPv4(ip) ? 32 : isIPv6(ip) && !ip.includes("%") ? 128 : undefined;
-  if (bits === undefined || !/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    fail(`${what} "${value}" is not a CIDR block; write it like 10.0.0.0/8, 203.0.113.7/32 or fd00::/8`);
+  try {
+    return parseCidrBlock(value, what);
+  } catch (err) {
+    if (err instanceof CidrError) fail(err.message);
+    throw err;
   }
-  const prefix = Number(prefixText);
-  const address = bits === 32 ? ipv4ToBigInt(ip) : ipv6ToBigInt(ip);
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  if ((address & hostMask) !== 0n) {
-    const network = formatAddress(address & ~hostMask, bits);
-    fail(`${what} "${value}" has bits set after the /${prefix} prefix; did you mean ${network}/${prefix}?`);
-  }
-  return { text: value, address, bits, prefix };
 }
 
 /** True when `inner` lies inside `outer` and is strictly smaller. */
 export function cidrStrictlyContains(outer: Cidr, inner: Cidr): boolean {
-  if (outer.bits !== inner.bits || inner.prefix <= outer.prefix) return false;
-  const shift = BigInt(outer.bits - outer.prefix);
-  return inner.address >> shift === outer.address >> shift;
+  return inner.prefix > outer.prefix && cidrCovers(outer, inner);
 }
 
 export function checkLabels(labels: Record<string, string>, what: string): void {

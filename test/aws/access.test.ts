@@ -4,6 +4,7 @@ import * as acm from "aws-cdk-lib/aws-certificatemanager";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { GoMirror, type GoMirrorProps } from "../../lib/aws";
+import { containsToken } from "../../lib/proxy/auth/token";
 import { CERTIFICATE_ARN, WEB_ACL_ARN } from "./fixtures";
 import { registryImage, testApp, testStack } from "./support";
 
@@ -128,6 +129,12 @@ describe("client tokens (auth)", () => {
     expect(env(t).GOMIRROR_TRUSTED_PROXIES).toEqual({
       "Fn::GetAtt": [ref(stack, m.vpc as ec2.Vpc), "CidrBlock"],
     });
+  });
+
+  it("never puts a token or a token record into the template: the secret's value is set later", () => {
+    const text = JSON.stringify(t.toJSON());
+    expect(containsToken(text)).toBe(false);
+    expect(text).not.toMatch(/\b[0-9a-f]{16} \S+ \S+ [A-Za-z0-9_-]{22} [0-9a-f]{64}\b/);
   });
 
   it("uses a given secret instead of creating one", () => {

@@ -720,15 +720,15 @@ describe("GoMirror edge options", () => {
     ],
     [
       { cdn: false, allowedIpRanges: ["203.0.113.0/33"] },
-      /invalid CIDR "203\.0\.113\.0\/33": prefix length must be 1 to 32/,
+      /invalid CIDR: "203\.0\.113\.0\/33" has prefix length "33"; want 0 to 32/,
     ],
     [
       { cdn: false, allowedIpRanges: ["2001:db8::/129"] },
-      /invalid CIDR "2001:db8::\/129": prefix length must be 1 to 128/,
+      /invalid CIDR: "2001:db8::\/129" has prefix length "129"; want 0 to 128/,
     ],
     [
       { cdn: false, allowedIpRanges: ["10.0.0.300/8"] },
-      /invalid CIDR "10\.0\.0\.300\/8": "10\.0\.0\.300" is not an IPv4 or IPv6/,
+      /invalid CIDR: "10\.0\.0\.300" in "10\.0\.0\.300\/8" is not an IPv4 or IPv6/,
     ],
     [{ cdn: false, allowedIpRanges: [] }, /allowedIpRanges is empty/],
     [{ domainNames: ["goproxy.example.com"] }, /domainNames \(goproxy\.example\.com\) need cdnCertificate/],

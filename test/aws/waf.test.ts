@@ -11,23 +11,27 @@ describe("checkCidr", () => {
     ["0.0.0.0/1", "ipv4"],
     ["2001:db8::/32", "ipv6"],
     ["::1/128", "ipv6"],
-    ["2001:db8:0:0:0:0:0:1/64", "ipv6"],
-    ["::ffff:192.0.2.0/120", "ipv6"],
+    ["2001:db8:0:0:0:0:0:0/64", "ipv6"],
+    // an IPv4-mapped block is the IPv4 block it maps, which is what IPv4 clients match
+    ["::ffff:192.0.2.0/120", "ipv4"],
   ])("accepts %s as %s", (cidr, family) => {
     expect(checkCidr(cidr)).toBe(family);
   });
 
   it.each([
-    ["203.0.113.7", /no prefix length; write it as 203\.0\.113\.7\/32/],
-    ["2001:db8::1", /no prefix length; write it as 2001:db8::1\/128/],
+    ["203.0.113.7", /no prefix length; write it like 203\.0\.113\.7\/32/],
+    ["2001:db8::1", /no prefix length; write it like 2001:db8::1\/128/],
     ["example.com", /no prefix length/],
-    ["10.0.0.0/0", /prefix length must be 1 to 32 for IPv4 \(AWS WAF does not accept \/0\)/],
-    ["10.0.0.0/33", /prefix length must be 1 to 32/],
-    ["10.0.0.0/", /prefix length must be 1 to 32/],
-    ["10.0.0.0/08x", /prefix length must be 1 to 32/],
-    ["2001:db8::/129", /prefix length must be 1 to 128 for IPv6/],
-    ["256.0.0.0/8", /"256\.0\.0\.0" is not an IPv4 or IPv6 address/],
-    ["10.0.0/8", /"10\.0\.0" is not an IPv4 or IPv6 address/],
+    ["0.0.0.0/0", /"0\.0\.0\.0\/0" has prefix length 0, which AWS WAF does not accept/],
+    ["::/0", /has prefix length 0, which AWS WAF does not accept/],
+    ["10.0.0.0/0", /has bits set after the \/0 prefix/],
+    ["10.0.0.0/33", /has prefix length "33"; want 0 to 32/],
+    ["10.0.0.0/", /has prefix length ""; want 0 to 32/],
+    ["10.0.0.0/08x", /has prefix length "08x"; want 0 to 32/],
+    ["2001:db8::/129", /has prefix length "129"; want 0 to 128/],
+    ["256.0.0.0/8", /"256\.0\.0\.0" in "256\.0\.0\.0\/8" is not an IPv4 or IPv6 address/],
+    ["2001:db8:0:0:0:0:0:1/64", /has bits set after the \/64 prefix; did you mean 2001:db8::\/64\?/],
+    ["10.0.0/8", /"10\.0\.0" in "10\.0\.0\/8" is not an IPv4 or IPv6 address/],
     ["2001:db8:::/48", /is not an IPv4 or IPv6 address/],
     ["fe80::1%eth0/64", /is not an IPv4 or IPv6 address/],
     [" 10.0.0.0/8", /is not an IPv4 or IPv6 address/],
@@ -109,7 +113,7 @@ describe("IpAllowList", () => {
           scope: "REGIONAL",
           allowedIpRanges: ["10.0.0.0/8", "10.1.0.0/40"],
         }),
-    ).toThrow(/invalid CIDR "10\.1\.0\.0\/40"/);
+    ).toThrow(/invalid CIDR: "10\.1\.0\.0\/40" has prefix length "40"/);
   });
 });
 

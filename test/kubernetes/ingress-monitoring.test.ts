@@ -86,7 +86,7 @@ describe("Ingress", () => {
     ],
     [
       { host: "goproxy.example.com", allowedSourceRanges: ["10.0.0.1/8"] },
-      /allowedSourceRanges\[0\] "10.0.0.1\/8" has bits set/,
+      /allowedSourceRanges\[0\]: "10.0.0.1\/8" has bits set after the \/8 prefix; did you mean 10.0.0.0\/8\?/,
     ],
     [
       {

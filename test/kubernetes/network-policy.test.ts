@@ -237,14 +237,17 @@ describe("NetworkPolicy props are checked", () => {
   test.each([
     [
       { allowFromCidrs: ["10.1.2.3/8"] },
-      /allowFromCidrs\[0\] "10.1.2.3\/8" has bits set after the \/8 prefix; did you mean 10.0.0.0\/8\?/,
+      /allowFromCidrs\[0\]: "10.1.2.3\/8" has bits set after the \/8 prefix; did you mean 10.0.0.0\/8\?/,
     ],
     [{ allowFromCidrs: ["2001:db8::1/32"] }, /did you mean 2001:db8::\/32\?/],
-    [{ allowFromCidrs: ["10.0.0.0"] }, /allowFromCidrs\[0\] "10.0.0.0" is not a CIDR block/],
-    [{ allowFromCidrs: ["10.0.0.0/33"] }, /"10.0.0.0\/33" is not a CIDR block/],
-    [{ allowFromCidrs: ["300.0.0.0/8"] }, /"300.0.0.0\/8" is not a CIDR block/],
+    [
+      { allowFromCidrs: ["10.0.0.0"] },
+      /allowFromCidrs\[0\]: "10.0.0.0" has no prefix length; write it like 10.0.0.0\/32/,
+    ],
+    [{ allowFromCidrs: ["10.0.0.0/33"] }, /"10.0.0.0\/33" has prefix length "33"; want 0 to 32/],
+    [{ allowFromCidrs: ["300.0.0.0/8"] }, /"300.0.0.0" in "300.0.0.0\/8" is not an IPv4 or IPv6 address/],
     [{ allowFromNamespaces: ["CI"] }, /allowFromNamespaces\[0\] "CI" is not a valid Kubernetes name/],
-    [{ dnsCidrs: ["nodelocal"] }, /dnsCidrs\[0\] "nodelocal" is not a CIDR block/],
+    [{ dnsCidrs: ["nodelocal"] }, /dnsCidrs\[0\]: "nodelocal" has no prefix length/],
     [
       { upstreamEgress: { cidrs: ["10.0.0.0/8"], ports: [70000] } },
       /upstreamEgress.ports\[0\] 70000 is not a TCP port/,

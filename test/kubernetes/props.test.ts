@@ -110,7 +110,7 @@ describe("invalid props fail at synth with a message naming the prop, the value 
     [
       "a bad source range",
       { service: { type: "LoadBalancer", loadBalancerSourceRanges: ["10.0.0.0/40"] } },
-      /service.loadBalancerSourceRanges\[0\] "10.0.0.0\/40" is not a CIDR block/,
+      /service.loadBalancerSourceRanges\[0\]: "10.0.0.0\/40" has prefix length "40"; want 0 to 32/,
     ],
     ["port 0", { service: { port: 0 } }, /service.port 0 is not a TCP port/],
     ["a port too high", { service: { port: 65536 } }, /service.port 65536 is not a TCP port/],
