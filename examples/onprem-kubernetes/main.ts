@@ -4,7 +4,7 @@
 //   npx ts-node -T -r tsconfig-paths/register main.ts     (or: cdktf synth)
 //   cd cdktf.out/stacks/gomirror-onprem && terraform init && terraform apply
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { App, TerraformOutput, TerraformStack } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { GoMirrorKubernetes, GoMirrorStorage } from "gomirror/kubernetes";
 
@@ -18,7 +18,8 @@ class OnPremMirrorStack extends TerraformStack {
       configContext: process.env.KUBE_CONTEXT,
     });
 
-    const mirror = new GoMirrorKubernetes(this, "Mirror", {
+    // `terraform output Mirror_goproxy_url` gives what Go users set GOPROXY to.
+    new GoMirrorKubernetes(this, "Mirror", {
       image: "registry.example.internal/platform/gomirror:1.0.0",
       namespace: "gomirror",
       // Several replicas share one bucket, so the autoscaler may add pods.
@@ -56,11 +57,6 @@ class OnPremMirrorStack extends TerraformStack {
         gitEgress: { cidrs: ["10.20.30.0/24"], ports: [443] },
       },
       monitoring: { labels: { release: "kube-prometheus-stack" } },
-    });
-
-    new TerraformOutput(this, "goproxy", {
-      value: mirror.goproxyUrl,
-      description: "What Go users set GOPROXY to; the mirror itself reaches upstreams and git",
     });
   }
 }

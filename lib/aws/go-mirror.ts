@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Names, SecretValue, Token } from "aws-cdk-lib";
+import { Annotations, CfnOutput, Duration, Names, SecretValue, Stack, Token } from "aws-cdk-lib";
 import type * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
@@ -228,10 +228,13 @@ export class GoMirror extends Construct {
       createdAlarmTopic,
     });
 
-    new CfnOutput(this, "GoproxyUrl", {
+    const output = new CfnOutput(this, "GoproxyUrl", {
       value: this.url,
-      description: "Put this in GOPROXY (for example GOPROXY=<url>,direct)",
+      description: "Put this in GOPROXY",
     });
+    // A name people can find in `cdk deploy`'s output and scripts can read: the construct's path
+    // in its stack (unique there) followed by GoproxyUrl, e.g. "MirrorGoproxyUrl".
+    output.overrideLogicalId(`${stackRelativeName(this)}GoproxyUrl`);
   }
 
   private createVpc(): ec2.Vpc {
@@ -295,6 +298,12 @@ export class GoMirror extends Construct {
       throw err;
     }
   }
+}
+
+/** The construct's path inside its stack, letters and digits only ("Mirror", "TeamMirror"). */
+function stackRelativeName(scope: Construct): string {
+  const stackPath = Stack.of(scope).node.path;
+  return scope.node.path.slice(stackPath.length).replace(/[^A-Za-z0-9]/g, "");
 }
 
 /** The image built from the package's own Dockerfile; warns at synth when its bundle is missing. */

@@ -8,6 +8,7 @@ import type { PersistentVolumeClaimV1 } from "@cdktf/provider-kubernetes/lib/per
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { baseEnvironment, createDeployment } from "./deployment";
 import {
@@ -81,6 +82,8 @@ export class GoMirrorKubernetes extends Construct {
   readonly clusterUrl: string;
   /** What clients put in GOPROXY: the Ingress URL, or the in-cluster URL without an Ingress. */
   readonly goproxyUrl: string;
+  /** `goproxyUrl` as a Terraform output, named `<construct id>_goproxy_url`. */
+  readonly goproxyUrlOutput: TerraformOutput;
 
   constructor(scope: Construct, id: string, props: GoMirrorKubernetesProps) {
     super(scope, id);
@@ -89,6 +92,12 @@ export class GoMirrorKubernetes extends Construct {
     if (!/^[a-z]/.test(name)) fail(`name "${name}" must start with a letter: it also names the Service`);
     this.namespaceName = props.namespace ?? "gomirror";
     checkDnsLabel(this.namespaceName, "namespace");
+    // Checked before use: from plain JavaScript a missing image would otherwise surface as a TypeError.
+    if (typeof props.image !== "string") {
+      fail(
+        `image is required: the gomirror image with a pinned tag or digest, like registry.example.com/gomirror:1.4.0`,
+      );
+    }
     if (props.image.trim() === "" || /\s/.test(props.image)) {
       fail(
         `image "${props.image}" is not an image reference; write it like registry.example.com/gomirror:1.4.0`,
@@ -287,12 +296,30 @@ export class GoMirrorKubernetes extends Construct {
       });
     }
 
-    this.clusterUrl = `http://${name}.${this.namespaceName}.svc:${servicePort}`;
+    const scheme = props.tls !== undefined ? "https" : "http";
+    this.clusterUrl = `${scheme}://${name}.${this.namespaceName}.svc:${servicePort}`;
     this.goproxyUrl =
       props.ingress === undefined
         ? this.clusterUrl
         : `${props.ingress.tlsSecretName !== undefined ? "https" : "http"}://${props.ingress.host}`;
+    this.goproxyUrlOutput = new TerraformOutput(this, "GoproxyUrl", {
+      value: this.goproxyUrl,
+      description: "What Go users put in GOPROXY",
+    });
+    // A name `terraform output` users can guess: the construct's path in its stack, then
+    // goproxy_url, e.g. "Mirror_goproxy_url".
+    this.goproxyUrlOutput.overrideLogicalId(`${stackRelativeName(this)}_goproxy_url`);
   }
+}
+
+/** The construct's path inside its stack, with `_` between parts ("Mirror", "Team_Mirror"). */
+function stackRelativeName(scope: Construct): string {
+  const stackPath = TerraformStack.of(scope).node.path;
+  return scope.node.path
+    .slice(stackPath.length + 1)
+    .split("/")
+    .map((part) => part.replace(/[^A-Za-z0-9_]/g, ""))
+    .join("_");
 }
 
 function utilizationMetric(resource: "cpu" | "memory", percent: number) {

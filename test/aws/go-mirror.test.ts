@@ -337,6 +337,14 @@ describe("GoMirror defaults", () => {
   });
 });
 
+describe("GoMirror output", () => {
+  it("names the GOPROXY URL output after the construct, so people and scripts find it", () => {
+    const { template } = mirror();
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(["MirrorGoproxyUrl"]);
+    template.hasOutput("MirrorGoproxyUrl", { Description: "Put this in GOPROXY" });
+  });
+});
+
 describe("GoMirror proxy settings", () => {
   it("passes upstreams, patterns, checksum DB and TTLs to the proxy", () => {
     // given every proxy setting, when synthesized

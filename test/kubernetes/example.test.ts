@@ -94,6 +94,6 @@ describe("examples/onprem-kubernetes synthesizes offline", () => {
     expect(Object.keys(resources(tf, "kubernetes_network_policy_v1"))).toHaveLength(1);
     expect(manifestOfKind(tf, "ServiceMonitor")).toBeDefined();
     expect(manifestOfKind(tf, "PrometheusRule")).toBeDefined();
-    expect(tf.output.goproxy.value).toBe("https://goproxy.example.internal");
+    expect(tf.output.Mirror_goproxy_url.value).toBe("https://goproxy.example.internal");
   });
 });

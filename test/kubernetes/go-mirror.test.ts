@@ -331,3 +331,21 @@ describe("HCL output for teams leaving cdktf", () => {
     expect(hcl.trimStart().startsWith("{")).toBe(false);
   });
 });
+
+describe("what users are told", () => {
+  test("goproxyUrl is also a Terraform output named after the construct", () => {
+    const { tf } = synth();
+    expect(tf.output).toEqual({
+      Mirror_goproxy_url: {
+        value: "http://gomirror.gomirror.svc:80",
+        description: "What Go users put in GOPROXY",
+      },
+    });
+  });
+
+  test("from plain JavaScript, a missing image is named rather than a TypeError", () => {
+    expect(() => synth({ image: undefined as unknown as string })).toThrow(
+      /GoMirrorKubernetes: image is required: the gomirror image with a pinned tag or digest/,
+    );
+  });
+});
