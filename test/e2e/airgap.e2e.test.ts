@@ -7,12 +7,15 @@ import { loadConfig } from "../../lib/proxy/config";
 import { ProxyMetrics } from "../../lib/proxy/metrics";
 import { startProxy, type RunningProxy } from "../../lib/proxy/server";
 import { DiskStorage } from "../../lib/proxy/storage/disk";
-import { writeProxyTree, type FixtureSet, type ModuleFixture } from "../support/fixtures";
+import { smallModules, writeProxyTree, type FixtureSet, type ModuleFixture } from "../support/fixtures";
 import { createGoWorkspace, expectGoSuccess, removeTree, type GoWorkspace } from "../support/gocmd";
 import { describeWithTools } from "../support/tools";
 import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
 import { refGenerateKey, refSign, startRefSumdb, type RefSumdb } from "../proxy/sumdb/ref";
-import { filesUnder, gomirror, rewriteTar } from "./airgap-support";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { readdirSync } from "node:fs";
+import { filesUnder, gomirror, gomirrorChild, rewriteTar } from "./airgap-support";
 
 /**
  * Air gap, end to end with the real go command: mirror A (online: a test upstream and a test
@@ -267,3 +270,113 @@ describeWithTools(
     });
   },
 );
+
+describeWithTools({ go: true }, "sync: a mirror copies what a peer stored, over HTTP, resumably", () => {
+  let work: string;
+  let db: RefSumdb;
+  let upstream: StaticUpstream;
+  let mirrorA: RunningProxy;
+  let front: http.Server;
+  let frontUrl: string;
+  let verifier: string;
+  const TOKEN = "gmt_synctest_secret";
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), "gomirror-e2e-sync-"));
+    const fixtures = writeProxyTree(path.join(work, "upstream"), smallModules(12, "example.test/sync/m"));
+    const key = refGenerateKey(NAME);
+    verifier = key.verifier;
+    db = await startRefSumdb(
+      key.signer,
+      fixtures.modules.map((m) => ({ path: m.path, version: m.version, zip: m.zipHash, mod: m.modHash })),
+    );
+    upstream = await startStaticUpstream({ root: path.join(work, "upstream") });
+    const config = loadConfig({
+      env: {
+        GOPROXY: upstream.url,
+        GOSUMDB: `${key.verifier} ${db.url}`,
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: path.join(work, "a"),
+        GOMIRROR_LOG_LEVEL: "silent",
+      },
+      argv: [],
+    });
+    mirrorA = await startProxy(config);
+    for (const m of fixtures.modules) {
+      for (const ext of ["info", "mod", "zip"] as const) {
+        const res = await fetch(`${mirrorA.url}/${fixtures.urlPath(m.path, m.version, ext)}`);
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+    }
+    // In front of A: wants the token, and slows zips down so that a sync can be caught mid-way.
+    front = http.createServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+        res.writeHead(401).end("token please\n");
+        return;
+      }
+      const delay = req.url?.endsWith(".zip") ? 150 : 0;
+      setTimeout(() => {
+        void fetch(`${mirrorA.url}${req.url}`).then(async (r) => {
+          res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "text/plain" });
+          res.end(Buffer.from(await r.arrayBuffer()));
+        });
+      }, delay);
+    });
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+    frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  }, 300_000);
+
+  afterAll(async () => {
+    front?.close();
+    await mirrorA?.close();
+    await upstream?.close();
+    await db?.stop();
+    if (work) removeTree(work);
+  });
+
+  it("resumes after being killed, and ends with byte-identical files", async () => {
+    const storage = path.join(work, "b");
+    const env = {
+      GOMIRROR_STORAGE: storage,
+      GOPROXY: "off",
+      // The database cannot be reached from here: lookups go through A's /sumdb/, verified here.
+      GOSUMDB: `${verifier} ${UNREACHABLE}`,
+      GOMIRROR_TOKEN: TOKEN,
+    };
+    const denied = await gomirror(["sync", "--from", frontUrl], {
+      ...env,
+      GOMIRROR_TOKEN: "gmt_wrong_token",
+    });
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toContain("401");
+    expect(denied.stderr + denied.stdout).not.toContain("gmt_wrong_token");
+
+    const child = gomirrorChild(["sync", "--from", frontUrl, "--page", "2"], env);
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const syncDir = path.join(storage, "sync");
+    for (let i = 0; i < 600 && !(existsSync(syncDir) && readdirSync(syncDir).length > 0); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    const moduleFiles = (dir: string): string[] =>
+      filesUnder(dir, [".tmp", "sumdb", "index", "sync"]).filter((f) => /\.(mod|zip|info)$/.test(f));
+    const wanted = moduleFiles(path.join(work, "a"));
+    expect(wanted).toHaveLength(36);
+    const halfway = moduleFiles(storage);
+    expect(halfway.length).toBeGreaterThan(0);
+    expect(halfway.length).toBeLessThan(wanted.length);
+
+    const done = await gomirror(["sync", "--from", frontUrl, "--page", "2"], env);
+    expect(done.stdout).toMatch(/0 failed/);
+    expect(done.status).toBe(0);
+    expect(moduleFiles(storage)).toEqual(wanted);
+    for (const f of wanted) {
+      expect(readFileSync(path.join(storage, f)).equals(readFileSync(path.join(work, "a", f)))).toBe(true);
+    }
+    const again = await gomirror(["sync", "--from", frontUrl], env);
+    expect(again.stdout).toMatch(/ 0 copied/);
+    expect(again.status).toBe(0);
+  });
+});
