@@ -7,6 +7,9 @@ import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
 import { runTokenCommand } from "./token";
+import { EXPORT_USAGE, IMPORT_USAGE, runExportCommand, runImportCommand, type CommandIo } from "./bundle";
+import { UsageError } from "./command-args";
+import { runSyncCommand, SYNC_USAGE } from "./sync";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
 
@@ -17,6 +20,13 @@ Usage:
                                database (GOSUMDB); --remove deletes what fails; exit 1 on failures
   gomirror token add|list|revoke --file F ...
                                manage client tokens (see gomirror token --help)
+  gomirror export --out bundle.tar [--storage S | --mirror URL] WHAT...
+                               write a bundle of module versions with checksum database proofs
+  gomirror import bundle.tar [--storage S]
+                               check a bundle whole, then store it
+  gomirror sync --from URL [--token T] [--since TIME]
+                               copy what another gomirror stored and this one lacks
+  (each takes --help)
   gomirror --help              this text
 
 Point the go command at it:
@@ -117,7 +127,45 @@ async function verify(argv: string[]): Promise<void> {
   process.exit(summary.mismatched + summary.errors > 0 ? 1 : 0);
 }
 
+/** Commands that speak for themselves: their own usage, exit 2 for wrong usage. */
+const COMMANDS: Record<
+  string,
+  { usage: string; run: (argv: readonly string[], io: CommandIo) => Promise<number> }
+> = {
+  export: { usage: EXPORT_USAGE, run: runExportCommand },
+  import: { usage: IMPORT_USAGE, run: runImportCommand },
+  sync: { usage: SYNC_USAGE, run: runSyncCommand },
+};
+
+async function runCommand(name: string, argv: string[]): Promise<number> {
+  const command = COMMANDS[name];
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  const io: CommandIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    tty: process.stderr.isTTY === true,
+  };
+  try {
+    return await command.run(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.stderr(`gomirror ${name}: ${err.message}\nsee gomirror ${name} --help\n`);
+      return 2;
+    }
+    io.stderr(`gomirror ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] !== undefined && argv[0] in COMMANDS) {
+    // Exit now: pooled keep-alive connections would hold the process open for a while.
+    process.exit(await runCommand(argv[0], argv.slice(1)));
+  }
   if (argv[0] === "token") {
     const io = {
       stdout: (text: string) => process.stdout.write(text),

@@ -24,6 +24,7 @@ import { GoMirrorMetrics } from "./metrics";
 import { acknowledgeNagFindings } from "./nag";
 import type { GoMirrorProps } from "./props";
 import { MirrorStorage } from "./storage";
+import { MirrorSync } from "./sync";
 import type { GoMirrorWafStack, IpAllowList } from "./waf";
 
 /** Cache time for list, `@latest` and query answers, in the proxy and in CloudFront alike. */
@@ -79,6 +80,8 @@ export class GoMirror extends Construct {
   public readonly dashboard: GoMirrorDashboard;
   /** The URL to put in GOPROXY. */
   public readonly url: string;
+  /** The scheduled `gomirror sync` task (with `sync`). */
+  public readonly sync?: MirrorSync;
 
   constructor(scope: Construct, id: string, props: GoMirrorProps = {}) {
     super(scope, id);
@@ -124,8 +127,9 @@ export class GoMirror extends Construct {
     this.gitCredentials = props.gitCredentials ?? createdGitCredentials;
     const createdTokens = props.auth && !props.auth.tokens ? this.createTokens() : undefined;
     this.tokens = props.auth?.tokens ?? createdTokens;
+    const image = props.image ?? defaultImage(this);
     this.container = this.taskDefinition.addContainer("Proxy", {
-      image: props.image ?? defaultImage(this),
+      image,
       essential: true,
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: CONTAINER_PORT, name: PORT_NAME }],
@@ -217,6 +221,17 @@ export class GoMirror extends Construct {
       dashboardName: props.dashboardName,
     });
 
+    if (props.sync) {
+      this.sync = new MirrorSync(this, "Sync", {
+        ...props.sync,
+        cluster: this.cluster,
+        image,
+        environment: this.proxyEnvironment(props, cacheTtl),
+        storage: this.storage,
+        logGroup: this.logGroup,
+      });
+    }
+
     acknowledgeNagFindings({
       props,
       createdVpc,
@@ -226,6 +241,7 @@ export class GoMirror extends Construct {
       createdGitCredentials,
       createdTokens,
       createdAlarmTopic,
+      sync: this.sync,
     });
 
     const output = new CfnOutput(this, "GoproxyUrl", {

@@ -22,3 +22,5 @@ export type { IpAllowListProps, GoMirrorWafStackProps, WafScope } from "./waf";
 export { CloudFrontOriginPrefixList, CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST } from "./origin-prefix-list";
 export type { ByteSize, DurationValue } from "../proxy/settings/kinds";
 export type { ProxySettings } from "../proxy/settings/props";
+export { MirrorSync } from "./sync";
+export type { GoMirrorSyncOptions, MirrorSyncProps } from "./sync";

@@ -1,4 +1,4 @@
-import { Validations } from "aws-cdk-lib";
+import { Aws, Validations } from "aws-cdk-lib";
 import type * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as ecs from "aws-cdk-lib/aws-ecs";
@@ -7,6 +7,7 @@ import type { MirrorEdge } from "./edge";
 import { nagFindingText } from "./nag-finding";
 import type { GoMirrorProps } from "./props";
 import type { MirrorStorage } from "./storage";
+import type { MirrorSync } from "./sync";
 
 /**
  * Every cdk-nag (AwsSolutions) finding the mirror acknowledges, each with the reason it does not
@@ -24,6 +25,7 @@ export interface MirrorNagParts {
   readonly createdGitCredentials?: IConstruct;
   readonly createdTokens?: IConstruct;
   readonly createdAlarmTopic?: IConstruct;
+  readonly sync?: MirrorSync;
 }
 
 const LOGGED_BY_PROXY =
@@ -61,6 +63,27 @@ export function acknowledgeNagFindings(parts: MirrorNagParts): void {
         "the proxy's settings are plain configuration (upstreams, patterns, TTLs); credentials come from Secrets Manager",
     },
   );
+  if (parts.sync) {
+    Validations.of(parts.sync.taskDefinition).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagFindingText(parts.sync.taskDefinition, parts.storage.objectsArn())}]`,
+        reason: "sync stores objects whose keys are module paths and versions, all under the mirror's prefix",
+      },
+      {
+        id: "AwsSolutions-ECS2",
+        reason:
+          "the task's settings are the proxy's plain configuration; the peer's token comes from Secrets Manager",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagFindingText(
+          parts.sync.taskDefinition,
+          `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:*:task/${parts.sync.cluster.clusterName}/*`,
+        )}]`,
+        reason:
+          "EventBridge tags the sync tasks it starts in the mirror's cluster, whose task ids are not known before they run",
+      },
+    );
+  }
   if (parts.createdGitCredentials) {
     Validations.of(parts.createdGitCredentials).acknowledge({
       id: "AwsSolutions-SMG4",

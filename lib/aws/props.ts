@@ -9,6 +9,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Duration } from "aws-cdk-lib";
 import type { ProxySettings } from "../proxy/settings/props";
 import type { GoMirrorAlarmThresholds } from "./alarms";
+import type { GoMirrorSyncOptions } from "./sync";
 
 /**
  * The props of `GoMirror`: the proxy's settings (`ProxySettings`, shared with the Kubernetes
@@ -283,6 +284,16 @@ export interface GoMirrorProps extends ProxySettings {
    * @default PriceClass.PRICE_CLASS_100
    */
   readonly priceClass?: cloudfront.PriceClass;
+
+  // ---- sync ------------------------------------------------------------------------------
+
+  /**
+   * Copy what another gomirror stored, on a schedule: an EventBridge rule starting a Fargate
+   * task that runs `gomirror sync` on the mirror's bucket.
+   *
+   * @default - no sync
+   */
+  readonly sync?: GoMirrorSyncOptions;
 }
 
 /** Client tokens for `GoMirror` (`auth`). */

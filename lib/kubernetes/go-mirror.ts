@@ -35,6 +35,8 @@ import type {
 } from "./props";
 import { proxySettingsPodParts } from "./proxy-settings";
 import { GoMirrorStorage } from "./storage";
+import { createSyncCronJob } from "./sync";
+import type { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import {
   checkDnsLabel,
   checkDnsSubdomain,
@@ -78,6 +80,8 @@ export class GoMirrorKubernetes extends Construct {
   readonly persistentVolumeClaim?: PersistentVolumeClaimV1;
   readonly serviceMonitor?: Manifest;
   readonly prometheusRule?: Manifest;
+  /** The CronJob running `gomirror sync`, with `sync`. */
+  readonly syncJob?: CronJobV1;
   /** The proxy's address inside the cluster, e.g. `http://gomirror.gomirror.svc:80`. */
   readonly clusterUrl: string;
   /** What clients put in GOPROXY: the Ingress URL, or the in-cluster URL without an Ingress. */
@@ -199,6 +203,23 @@ export class GoMirrorKubernetes extends Construct {
       https: props.tls !== undefined,
       metricsPort,
     });
+
+    if (props.sync !== undefined) {
+      this.syncJob = createSyncCronJob(this, props.sync, {
+        name,
+        namespace,
+        extraLabels: props.labels ?? {},
+        image: props.image,
+        imagePullPolicy: props.imagePullPolicy ?? "IfNotPresent",
+        imagePullSecrets: props.imagePullSecrets ?? [],
+        serviceAccountName: this.serviceAccount.metadata.name,
+        sharedStorage: storage.sharedBetweenPods,
+        storageDescription: storage.description,
+        resources,
+        tmpSizeLimit,
+        parts,
+      });
+    }
 
     this.service = new ServiceV1(this, "Service", {
       metadata: { name, namespace, labels, annotations: props.service?.annotations },

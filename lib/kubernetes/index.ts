@@ -24,3 +24,4 @@ export type { IngressOptions } from "./ingress";
 export { goMirrorAlertRules } from "./monitoring";
 export type { AlertRule, MonitoringOptions, PrometheusAlertThresholds } from "./monitoring";
 export { GoMirrorKubernetesPropsError } from "./validation";
+export type { SyncScheduleOptions } from "./sync";

@@ -5,6 +5,7 @@ import type { MonitoringOptions } from "./monitoring";
 import type { NetworkPolicyOptions } from "./network-policy";
 import type { ProxySettings } from "./proxy-settings";
 import type { GoMirrorStorage } from "./storage";
+import type { SyncScheduleOptions } from "./sync";
 
 /** CPU and memory amounts in Kubernetes quantities (`250m`, `512Mi`). */
 export interface ResourceQuantities {
@@ -163,4 +164,10 @@ export interface GoMirrorKubernetesProps {
   readonly tls?: ProxyTlsOptions;
   /** @default no ServiceMonitor or PrometheusRule */
   readonly monitoring?: MonitoringOptions;
+  /**
+   * Copy what another gomirror stored, on a schedule (a CronJob running `gomirror sync`). Needs
+   * storage the proxy's pods and the job share (S3 or ReadWriteMany).
+   * @default no sync
+   */
+  readonly sync?: SyncScheduleOptions;
 }

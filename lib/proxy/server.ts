@@ -14,6 +14,8 @@ import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
 import { lazySource } from "./sources/lazy";
 import { createSumdbWiring } from "./sumdb/wiring";
+import { createIndexFeed } from "./sync/feed";
+import { IndexedStorage } from "./sync/indexed-storage";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
@@ -163,7 +165,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const sumdb = createSumdbWiring(config, { storage, logger, metrics, cacheAudience: cacheAudience(config) });
   const verify = deps.verify ?? sumdb.verify;
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
-  const source = buildSource(config, { storage, logger, metrics, direct, verify, agent });
+  // Every module file the cache stores is recorded for /index (and `gomirror sync` of peers).
+  const indexed = new IndexedStorage(storage, logger);
+  const source = buildSource(config, { storage: indexed, logger, metrics, direct, verify, agent });
   void sweepSpools(logger);
 
   let shuttingDown = false;
@@ -193,6 +197,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     ttlSeconds: config.cacheTtlSeconds,
     ready,
     sumdb: deps.sumdb ?? sumdb.handler,
+    index: createIndexFeed({ log: indexed.index, mayRead: access?.gate.mayRead }),
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
     clientOf: access?.gate.clientOf,
   });

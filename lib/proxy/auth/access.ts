@@ -30,6 +30,11 @@ export class AccessPolicy {
     return matchPrefixPatterns(this.privatePatterns, path);
   }
 
+  /** Whether the holder of `token` (undefined: anonymous) may read module `path` (what /index lists). */
+  mayRead(path: string, token: TokenRecord | undefined): boolean {
+    return !this.isPrivate(path) || (token !== undefined && inScope(token, path));
+  }
+
   /** Whether the holder of `token` (undefined: an anonymous client) may make this request. */
   decide(target: string, token: TokenRecord | undefined): Decision {
     if (!token && this.anonymous === "none") return { allowed: false, path: undefined };
@@ -65,6 +70,8 @@ function modulePathOf(route: Route): string | null | undefined {
       return route.path;
     case "sumdb":
       return sumdbLookupPath(route.rest);
+    // The feed lists versions of many modules; it leaves out those the client may not read.
+    case "index":
     case "healthz":
     case "readyz":
     case "metrics":

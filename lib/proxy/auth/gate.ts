@@ -44,6 +44,8 @@ export interface RequestClient {
 export interface AccessGate {
   wrap(handler: RequestListener): RequestListener;
   clientOf(req: IncomingMessage): RequestClient | undefined;
+  /** Whether the client of a request that passed the gate may read module `path`. */
+  mayRead(req: IncomingMessage, path: string): boolean;
 }
 
 type Outcome = "ok" | "unauthenticated" | "forbidden" | "rate_limited";
@@ -57,6 +59,7 @@ const CHALLENGE = 'Basic realm="gomirror"';
 export function createAccessGate(options: AccessGateOptions): AccessGate {
   const { auth, allow, trusted, logger, metrics } = options;
   const clients = new WeakMap<IncomingMessage, RequestClient>();
+  const tokensOf = new WeakMap<IncomingMessage, TokenRecord>();
 
   function refuse(
     req: IncomingMessage,
@@ -140,6 +143,7 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
       return undefined;
     }
     metrics.authRequests.inc({ token: token?.name ?? NO_TOKEN, outcome: "ok" });
+    if (token) tokensOf.set(req, token);
     return client;
   }
 
@@ -167,6 +171,7 @@ export function createAccessGate(options: AccessGateOptions): AccessGate {
       handler(req, res);
     },
     clientOf: (req) => clients.get(req),
+    mayRead: (req, path) => !auth || auth.policy.mayRead(path, tokensOf.get(req)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
+import type { IndexHandler } from "../sync/feed";
 import { sortVersions } from "../module/semver";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
 import { cacheFor, cacheForever, type CacheAudience } from "./cache-control";
@@ -24,6 +25,8 @@ export interface HandlerDeps {
   /** Whether the proxy takes traffic (storage reachable, not shutting down). */
   readonly ready: () => Promise<boolean>;
   readonly sumdb?: SumdbHandler;
+  /** Serves `/index` (lib/proxy/sync/feed.ts). */
+  readonly index?: IndexHandler;
   readonly zipRedirect?: ZipRedirector;
   /** Who may keep answers: "private" when clients need tokens. @default "public" */
   readonly cacheAudience?: CacheAudience;
@@ -150,6 +153,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           );
         }
         await deps.sumdb(req, res, route.rest);
+        return 0;
+      case "index":
+        if (!deps.index) {
+          return send(res, head, 404, "text/plain; charset=utf-8", "no-store", "not found: no /index here\n");
+        }
+        await deps.index(req, res, route.query);
         return 0;
       case "list": {
         const versions = sortVersions(await deps.source.list(route.path));

@@ -11,6 +11,8 @@ export type Route =
   | { readonly kind: "info"; readonly path: string; readonly query: string; readonly canonical: boolean }
   | { readonly kind: "mod" | "zip"; readonly path: string; readonly version: string }
   | { readonly kind: "sumdb"; readonly rest: string }
+  /** `/index?since=&limit=`: the stored versions feed; `query` is the raw query string. */
+  | { readonly kind: "index"; readonly query: string }
   | { readonly kind: "healthz" | "readyz" | "metrics" };
 
 export type Endpoint = Route["kind"] | "unknown";
@@ -70,6 +72,7 @@ function parseUncached(target: string): Route {
   const operational = OPERATIONAL[raw];
   if (operational) return operational;
   if (raw.startsWith("/sumdb/")) return { kind: "sumdb", rest: raw.slice("/sumdb/".length) };
+  if (raw === "/index") return { kind: "index", query: q >= 0 ? target.slice(q + 1) : "" };
 
   if (raw.endsWith("/@latest")) {
     return { kind: "latest", path: modulePath(raw.slice(1, -"/@latest".length)) };

@@ -7,6 +7,7 @@ import type { ProxyListEntry } from "../sources/proxy-list";
 import type { Storage } from "../storage/storage";
 import type { SumdbConfig } from "./config";
 import { openNote, parseVerifierKey, type NoteVerifier } from "./note";
+import { isFullTile, StorageSumdbStore, type SumdbStore } from "./store";
 import {
   EMPTY_TREE_HASH,
   HASH_SIZE,
@@ -32,9 +33,9 @@ import {
  * be shown a forked log. A database caught presenting an inconsistent log is refused with a
  * "security" error.
  *
- * Storage layout under `sumdb/<name>/`: `latest` (signed note of the largest verified tree),
- * `lookup/<escaped path>@<escaped version>` (verified lookup answers, immutable), `tile/...`
- * (authenticated full tiles, immutable). Partial tiles are kept in memory for a short while.
+ * What it authenticated is kept in the storage (see store.ts): the tree head, lookups, full tiles
+ * and the widest partial tiles. When the database cannot be reached, `latest` and tiles are
+ * answered from there, saying when they were kept; nothing is ever made up or signed here.
  */
 
 export interface SumdbClientOptions {
@@ -56,6 +57,14 @@ export interface SumdbClientOptions {
   readonly shortTtlMs?: number;
   /** Tile height the database serves. @default 8 (every Go checksum database) */
   readonly tileHeight?: number;
+  /**
+   * More places to reach the database at, tried in turn when the first cannot be reached: a peer
+   * mirror's `/sumdb/<name>` (every answer is verified here all the same).
+   * @default none
+   */
+  readonly alsoVia?: readonly string[];
+  /** Wraps the store of kept answers (bundles read proofs through it, or record them). */
+  readonly wrapStore?: (store: SumdbStore) => SumdbStore;
 }
 
 /** The go.sum lines a database holds for one module version. */
@@ -75,6 +84,8 @@ export interface SumdbAnswer {
   readonly body: Buffer;
   /** True when the data can never change (full tiles, lookups). */
   readonly immutable: boolean;
+  /** When the answer was kept, if it comes from the storage because the database was unreachable. */
+  readonly savedAt?: Date;
 }
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -94,23 +105,24 @@ class StatusError extends Error {
   }
 }
 
-async function readStored(storage: Storage, key: string): Promise<Buffer | undefined> {
-  const obj = await storage.get(key);
-  if (!obj) return undefined;
-  return readLimited(obj.body, 16 * MAX_ANSWER_BYTES, `stored ${key}`);
+function isUnreachable(err: unknown): boolean {
+  return err instanceof ProxyError && err.kind === "upstream";
 }
 
 export class SumdbClient {
   readonly name: string;
   private readonly verifier: NoteVerifier;
-  private readonly storage: Storage;
+  private readonly store: SumdbStore;
   private readonly timeoutMs: number;
   private readonly shortTtlMs: number;
   private readonly height: number;
-  private readonly prefix: string;
 
   private latest: Tree = { n: 0, hash: EMPTY_TREE_HASH };
   private latestMsg: Buffer = Buffer.alloc(0);
+  /** When the latest tree head was kept in the storage (what an offline answer reports). */
+  private latestSavedAt: Date | undefined;
+  /** Until then, `latest` and partial tiles come from the storage without asking the database. */
+  private offlineUntil = 0;
   private loaded: Promise<void> | undefined;
   /** Serialises tree merges so two answers never race to install a latest tree. */
   private mergeChain: Promise<unknown> = Promise.resolve();
@@ -121,17 +133,33 @@ export class SumdbClient {
   constructor(private readonly options: SumdbClientOptions) {
     this.verifier = parseVerifierKey(options.config.key);
     this.name = this.verifier.name;
-    this.storage = options.storage;
+    const store = new StorageSumdbStore(options.storage, this.name);
+    this.store = options.wrapStore ? options.wrapStore(store) : store;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.shortTtlMs = options.shortTtlMs ?? 60_000;
     this.height = options.tileHeight ?? 8;
-    this.prefix = `sumdb/${this.name}/`;
   }
 
   /** The largest tree verified so far (after loading the stored one). */
   async verifiedTree(): Promise<Tree> {
     await this.load();
     return this.latest;
+  }
+
+  /** The largest verified tree and its signed note (empty before any tree was verified). */
+  async verifiedNote(): Promise<{ readonly tree: Tree; readonly note: Buffer }> {
+    await this.load();
+    return { tree: this.latest, note: this.latestMsg };
+  }
+
+  /**
+   * Verifies a signed tree head (signature by the configured key, consistency with the largest
+   * tree verified so far, in either direction) and keeps it when it is the largest.
+   */
+  async trust(note: Buffer): Promise<Tree> {
+    await this.load();
+    await this.mergeLatest(note);
+    return parseTree(openNote(note, [this.verifier]).text);
   }
 
   /**
@@ -161,12 +189,11 @@ export class SumdbClient {
    */
   async lookupRaw(escapedModVer: string): Promise<Buffer> {
     await this.load();
-    const key = `${this.prefix}lookup/${escapedModVer}`;
-    return this.once(key, async () => {
-      const stored = await readStored(this.storage, key);
+    return this.once(`lookup/${escapedModVer}`, async () => {
+      const stored = await this.store.lookup(escapedModVer);
       const data = stored ?? (await this.readRemote(`/lookup/${escapedModVer}`, `lookup ${escapedModVer}`));
       await this.verifyLookup(data, escapedModVer);
-      if (!stored) await this.storage.put(key, data, { ifNoneMatch: true });
+      if (!stored) await this.store.saveLookup(escapedModVer, data);
       return data;
     });
   }
@@ -198,18 +225,42 @@ export class SumdbClient {
 
   /**
    * The database's current signed tree head, verified against the key and checked for
-   * consistency with the largest verified tree. Reused for `shortTtlMs`.
+   * consistency with the largest verified tree. Reused for `shortTtlMs`. When the database
+   * cannot be reached, the largest verified tree head kept, with the time it was kept.
    */
-  async fetchLatest(): Promise<Buffer> {
+  async fetchLatest(): Promise<SumdbAnswer> {
     await this.load();
     const cached = this.shortCache.get("latest");
-    if (cached && cached.until > Date.now()) return cached.body;
-    return this.once("latest", async () => {
-      const msg = await this.readRemote("/latest", "latest");
-      await this.mergeLatest(msg);
-      this.shortCache.set("latest", { body: msg, until: Date.now() + this.shortTtlMs });
-      return msg;
-    });
+    if (cached && cached.until > Date.now()) return { body: cached.body, immutable: false };
+    if (this.offlineUntil > Date.now() && this.latestMsg.length > 0) return this.keptLatest();
+    try {
+      const body = await this.once("latest", async () => {
+        const msg = await this.readRemote("/latest", "latest");
+        await this.mergeLatest(msg);
+        this.shortCache.set("latest", { body: msg, until: Date.now() + this.shortTtlMs });
+        return msg;
+      });
+      return { body, immutable: false };
+    } catch (err) {
+      if (!isUnreachable(err) || this.latestMsg.length === 0) throw err;
+      this.wentOffline(err);
+      return this.keptLatest();
+    }
+  }
+
+  private keptLatest(): SumdbAnswer {
+    return { body: this.latestMsg, immutable: false, savedAt: this.latestSavedAt };
+  }
+
+  /** Answers that may come from the storage do so for a while without trying the database. */
+  private wentOffline(err: unknown): void {
+    if (this.offlineUntil <= Date.now()) {
+      this.options.logger?.warn(
+        { event: "sumdb_offline", sumdb: this.name, err: String(err) },
+        "checksum database unreachable: answering from what the storage keeps",
+      );
+    }
+    this.offlineUntil = Date.now() + this.shortTtlMs;
   }
 
   /**
@@ -219,15 +270,26 @@ export class SumdbClient {
    */
   async fetchTile(tile: Tile): Promise<SumdbAnswer> {
     await this.load();
-    const full = tile.w === 2 ** tile.h;
-    if (full && tile.l >= 0 && tile.h === this.height) {
-      const stored = await readStored(this.storage, this.tileKey(tile));
-      if (stored) return { body: stored, immutable: true };
+    const full = isFullTile(tile);
+    const kept = tile.h === this.height ? this.store.tile.bind(this.store) : async () => undefined;
+    if (full) {
+      const stored = await kept(tile);
+      if (stored) return { body: stored.data, immutable: true };
     }
     const short = this.shortCache.get(tilePath(tile));
     if (short && short.until > Date.now()) return { body: short.body, immutable: false };
 
-    const data = await this.readTileRemote(tile);
+    let data: Buffer;
+    try {
+      if (this.offlineUntil > Date.now()) throw upstreamError(`${this.name}: unreachable a moment ago`);
+      data = await this.readTileRemote(tile);
+    } catch (err) {
+      const stored = isUnreachable(err) ? await kept(tile) : undefined;
+      if (!stored) throw err;
+      this.wentOffline(err);
+      // A partial tile kept is a prefix of the tile at its position: the database's own bytes.
+      return { body: stored.data, immutable: false, savedAt: stored.modified };
+    }
     if (full && tile.l >= 0 && tile.h === this.height) {
       let verdict = await this.authenticateFullTile(tile, data);
       if (verdict === "unknown") {
@@ -242,7 +304,7 @@ export class SumdbClient {
         );
       }
       if (verdict === "ok") {
-        await this.storage.put(this.tileKey(tile), data, { ifNoneMatch: true });
+        await this.store.saveTile(tile, data);
         return { body: data, immutable: true };
       }
     }
@@ -271,17 +333,17 @@ export class SumdbClient {
 
   private load(): Promise<void> {
     this.loaded ??= (async () => {
-      const key = `${this.prefix}latest`;
-      const stored = await readStored(this.storage, key);
-      if (!stored || stored.length === 0) return;
-      await this.mergeLatest(stored, false).catch((err: unknown) => {
+      const stored = await this.store.latest();
+      if (!stored) return;
+      await this.mergeLatest(stored.data, false).catch((err: unknown) => {
         throw new ProxyError(
           "security",
-          `${this.name}: the verified tree head kept in storage (${key}) does not verify with the configured key: ` +
+          `${this.name}: the verified tree head kept in storage (sumdb/${this.name}/latest) does not verify with the configured key: ` +
             `${(err as Error).message}\nIf GOSUMDB's key was changed on purpose, delete that object.`,
           { cause: err },
         );
       });
+      this.latestSavedAt = stored.modified;
     })().catch((err: unknown) => {
       this.loaded = undefined;
       throw err;
@@ -319,20 +381,21 @@ export class SumdbClient {
 
   /** Keeps the largest verified tree in the storage, so restarts and replicas share it. */
   private async persistLatest(msg: Buffer): Promise<void> {
-    const key = `${this.prefix}latest`;
-    const stored = await readStored(this.storage, key);
-    if (stored && stored.length > 0 && !stored.equals(msg)) {
+    const kept = await this.store.latest();
+    if (kept && !kept.data.equals(msg)) {
       // Another replica may have stored a larger tree meanwhile: merge it (which also checks it).
-      const other = parseTree(openNote(stored, [this.verifier]).text);
+      const other = parseTree(openNote(kept.data, [this.verifier]).text);
       if (other.n > this.latest.n) {
-        await this.checkTrees(this.latest, this.latestMsg, other, stored);
+        await this.checkTrees(this.latest, this.latestMsg, other, kept.data);
         this.latest = other;
-        this.latestMsg = stored;
+        this.latestMsg = kept.data;
+        this.latestSavedAt = kept.modified;
         return;
       }
       if (other.n === this.latest.n) return;
     }
-    await this.storage.put(key, msg);
+    await this.store.saveLatest(msg);
+    this.latestSavedAt = new Date();
   }
 
   /** Checks that `older` is a prefix of `newer`, using hashes from `newer`'s tiles. */
@@ -371,11 +434,12 @@ export class SumdbClient {
     const reader: TileReader = {
       height: this.height,
       readTiles: (tiles) => Promise.all(tiles.map((t) => this.readTile(t))),
+      // Only tiles checked against the tree get here: those are kept, partial ones included.
       saveTiles: async (tiles, data) => {
         await Promise.all(
           tiles.map(async (t, i) => {
-            if (t.w === 2 ** t.h) await this.storage.put(this.tileKey(t), data[i], { ifNoneMatch: true });
-            else this.rememberShort(tilePath(t), data[i]);
+            if (!isFullTile(t)) this.rememberShort(tilePath(t), data[i]);
+            await this.store.saveTile(t, data[i]);
           }),
         );
       },
@@ -383,15 +447,10 @@ export class SumdbClient {
     return tileHashReader(tree, reader);
   }
 
-  private tileKey(tile: Tile): string {
-    return `${this.prefix}${tilePath(tile)}`;
-  }
-
-  /** Tile data for verification: cached full tile (or a prefix of it), else the network. */
+  /** Tile data for verification: kept (full, or a prefix of a wider one), else the network. */
   private async readTile(tile: Tile): Promise<Buffer> {
-    const fullTile: Tile = { ...tile, w: 2 ** tile.h };
-    const stored = await readStored(this.storage, this.tileKey(fullTile));
-    if (stored) return stored.subarray(0, tile.w * HASH_SIZE);
+    const stored = await this.store.tile(tile);
+    if (stored) return stored.data;
     const short = this.shortCache.get(tilePath(tile));
     if (short && short.until > Date.now()) return short.body;
     return this.readTileRemote(tile);
@@ -430,17 +489,27 @@ export class SumdbClient {
     return p;
   }
 
-  /** GET `<base><path>`: ProxyError "not-found" for 404/410, "upstream" for anything else that fails. */
+  /**
+   * GET `<base><path>`, then at each `alsoVia` base while the previous one cannot be reached:
+   * ProxyError "not-found" for 404/410, "upstream" for anything else that fails.
+   */
   private async readRemote(path: string, what: string): Promise<Buffer> {
-    const base = await this.resolveBase();
-    try {
-      return await this.get(`${base}${path}`);
-    } catch (err) {
-      if (err instanceof StatusError && (err.status === 404 || err.status === 410)) {
-        throw new ProxyError("not-found", `${this.name} ${what}: ${err.message}`);
+    const bases = [() => this.resolveBase(), ...(this.options.alsoVia ?? []).map((b) => () => b)];
+    let failure: ProxyError | undefined;
+    for (const base of bases) {
+      try {
+        return await this.get(`${(await base()).replace(/\/+$/, "")}${path}`);
+      } catch (err) {
+        if (err instanceof StatusError && (err.status === 404 || err.status === 410)) {
+          throw new ProxyError("not-found", `${this.name} ${what}: ${err.message}`);
+        }
+        failure ??=
+          err instanceof ProxyError
+            ? err
+            : upstreamError(`${this.name} ${what}: ${(err as Error).message}`, err);
       }
-      throw upstreamError(`${this.name} ${what}: ${(err as Error).message}`, err);
     }
+    throw failure as ProxyError;
   }
 
   private async get(url: string): Promise<Buffer> {

@@ -55,6 +55,13 @@ function decodeRest(rest: string): string {
   return decoded;
 }
 
+/** An answer kept while the database is unreachable carries its true age, never a fresh one. */
+function keptSince(savedAt: Date | undefined): Record<string, string> {
+  if (!savedAt) return {};
+  const age = Math.max(0, Math.floor((Date.now() - savedAt.getTime()) / 1000));
+  return { age: String(age), "last-modified": savedAt.toUTCString() };
+}
+
 export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
   const noSumdb = options.noSumdb ?? "";
   const audience = options.cacheAudience ?? "public";
@@ -70,9 +77,15 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
     type: string,
     cache: string,
     body: Buffer | string,
+    savedAt?: Date,
   ): void {
     const data = typeof body === "string" ? Buffer.from(body) : body;
-    res.writeHead(status, { "content-type": type, "content-length": data.length, "cache-control": cache });
+    res.writeHead(status, {
+      "content-type": type,
+      "content-length": data.length,
+      "cache-control": cache,
+      ...keptSince(savedAt),
+    });
     res.end(req.method === "HEAD" ? undefined : data);
   }
 
@@ -97,7 +110,8 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
       return;
     }
     if (op === "latest") {
-      send(req, res, 200, TEXT, "no-cache", await db.fetchLatest());
+      const { body, savedAt } = await db.fetchLatest();
+      send(req, res, 200, TEXT, "no-cache", body, savedAt);
       return;
     }
     if (op.startsWith("lookup/")) {
@@ -124,9 +138,9 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
       } catch (err) {
         throw invalid((err as Error).message);
       }
-      const { body, immutable } = await db.fetchTile(tile);
+      const { body, immutable, savedAt } = await db.fetchTile(tile);
       const type = tile.l === -1 ? TEXT : "application/octet-stream";
-      send(req, res, 200, type, immutable ? IMMUTABLE : shortCache, body);
+      send(req, res, 200, type, immutable ? IMMUTABLE : shortCache, body, savedAt);
       return;
     }
     throw notFound(

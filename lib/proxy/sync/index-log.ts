@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { invalid } from "../errors";
+import { readLimited } from "../read-limited";
+import type { Storage } from "../storage/storage";
+
+/**
+ * The record of when each module version was stored, kept in the storage itself so that every
+ * backend and every replica shares it: what `/index` serves and `gomirror sync` follows.
+ *
+ * It is append-only and needs no coordination between replicas: each entry is its own immutable
+ * object, created once under a name no other writer can pick,
+ * `index/<day>/<microseconds since 1970, 16 digits>-<random>`, holding
+ * `{"Path","Version","Timestamp"}`. Days that hold entries are named by empty objects
+ * `index/days/<day>`, so a reader lists the days once and then only the days it needs, in key
+ * order, which is time order. A writer's clock decides its entries' place; a reader that follows
+ * the feed reads a little before where it stopped (see sync), so a replica whose clock lags or
+ * whose write is slow is not missed.
+ */
+
+/** One line of the feed, index.golang.org's format. */
+export interface IndexEntry {
+  readonly Path: string;
+  readonly Version: string;
+  /** RFC 3339 in UTC, microsecond precision. */
+  readonly Timestamp: string;
+}
+
+const PREFIX = "index/";
+const DAYS = `${PREFIX}days/`;
+const MAX_ENTRY_BYTES = 4096;
+/** The feed's page size, as index.golang.org's. */
+export const MAX_INDEX_LIMIT = 2000;
+
+/** Microseconds since 1970 from an RFC 3339 time (finer digits are dropped: `since` is inclusive). */
+export function parseTimestamp(text: string): number {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+  if (!m || Number.isNaN(ms)) {
+    throw invalid(
+      `invalid time ${JSON.stringify(text.slice(0, 100))}: want RFC 3339, e.g. 2024-05-01T00:00:00Z`,
+    );
+  }
+  return ms * 1000 + Number((m[2] ?? "").padEnd(6, "0").slice(0, 6));
+}
+
+export function formatTimestamp(micros: number): string {
+  const iso = new Date(Math.floor(micros / 1000)).toISOString(); // ...T12:34:56.789Z
+  return `${iso.slice(0, -1)}${String(micros % 1000).padStart(3, "0")}Z`;
+}
+
+const dayOf = (micros: number): string => new Date(Math.floor(micros / 1000)).toISOString().slice(0, 10);
+const microsOfKey = (key: string): number => Number(key.slice(key.lastIndexOf("/") + 1).split("-")[0]);
+
+export class IndexLog {
+  private last = 0;
+  private readonly daysMarked = new Set<string>();
+
+  constructor(
+    private readonly storage: Storage,
+    /** Microseconds since 1970 (tests move it). */
+    private readonly clock: () => number = () =>
+      Math.floor((performance.timeOrigin + performance.now()) * 1000),
+  ) {}
+
+  /** Records that a file of `path@version` was stored now. */
+  async append(path: string, version: string): Promise<IndexEntry> {
+    // Strictly increasing within this writer, so its own entries never tie.
+    const micros = Math.max(this.clock(), this.last + 1);
+    this.last = micros;
+    const day = dayOf(micros);
+    if (!this.daysMarked.has(day)) {
+      await this.storage.put(`${DAYS}${day}`, Buffer.alloc(0), { ifNoneMatch: true });
+      this.daysMarked.add(day);
+    }
+    const entry: IndexEntry = { Path: path, Version: version, Timestamp: formatTimestamp(micros) };
+    const key = `${PREFIX}${day}/${String(micros).padStart(16, "0")}-${randomBytes(6).toString("hex")}`;
+    await this.storage.put(key, Buffer.from(JSON.stringify(entry)), { ifNoneMatch: true });
+    return entry;
+  }
+
+  /**
+   * Entries stored at or after `sinceMicros`, oldest first, at most `limit` of those `keep`
+   * accepts (the caller's access rules).
+   */
+  async read(
+    sinceMicros: number,
+    limit: number,
+    keep: (e: IndexEntry) => boolean = () => true,
+  ): Promise<IndexEntry[]> {
+    const days: string[] = [];
+    for await (const key of this.storage.list(DAYS)) days.push(key.slice(DAYS.length));
+    days.sort();
+    const first = dayOf(sinceMicros);
+    const out: IndexEntry[] = [];
+    for (const day of days.filter((d) => d >= first)) {
+      const keys: string[] = [];
+      for await (const key of this.storage.list(`${PREFIX}${day}/`)) {
+        if (microsOfKey(key) >= sinceMicros) keys.push(key);
+      }
+      keys.sort();
+      for (let i = 0; i < keys.length && out.length < limit; i += 16) {
+        const batch = await Promise.all(keys.slice(i, i + 16).map((k) => this.entry(k)));
+        for (const e of batch) if (e && keep(e) && out.length < limit) out.push(e);
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  private async entry(key: string): Promise<IndexEntry | undefined> {
+    const obj = await this.storage.get(key);
+    if (!obj) return undefined;
+    const e = JSON.parse((await readLimited(obj.body, MAX_ENTRY_BYTES, key)).toString("utf8")) as IndexEntry;
+    return { Path: e.Path, Version: e.Version, Timestamp: e.Timestamp };
+  }
+}
