@@ -378,5 +378,6 @@ describeWithTools({ go: true }, "sync: a mirror copies what a peer stored, over 
     const again = await gomirror(["sync", "--from", frontUrl], env);
     expect(again.stdout).toMatch(/ 0 copied/);
     expect(again.status).toBe(0);
-  });
+    // Three sync runs of a ts-node process each, the first one slowed down on purpose.
+  }, 240_000);
 });
