@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
 import { escapePath, escapeVersion } from "../module/escape";
-import { isCanonicalVersion } from "../module/semver";
+import { parseInfo, parseList } from "../module/info";
 import type { Download, ModuleInfo, ModuleSource } from "./source";
 
 export interface UpstreamOptions {
@@ -52,39 +52,6 @@ export function createUpstreamAgent(timeoutMs: number): Dispatcher {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Checks an upstream's `.info` JSON and returns only the fields we know. */
-export function parseInfo(data: Buffer, what: string): ModuleInfo {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(data.toString("utf8"));
-  } catch {
-    throw new ProxyError("upstream", `${what}: invalid JSON in .info answer`);
-  }
-  if (typeof doc !== "object" || doc === null)
-    throw new ProxyError("upstream", `${what}: .info is not an object`);
-  const { Version, Time, Origin } = doc as Record<string, unknown>;
-  if (typeof Version !== "string" || !isCanonicalVersion(Version)) {
-    throw new ProxyError("upstream", `${what}: .info has invalid Version ${JSON.stringify(Version)}`);
-  }
-  if (Time !== undefined && (typeof Time !== "string" || Number.isNaN(Date.parse(Time)))) {
-    throw new ProxyError("upstream", `${what}: .info has invalid Time ${JSON.stringify(Time)}`);
-  }
-  const info: ModuleInfo = { Version, Time: typeof Time === "string" ? Time : "" };
-  return typeof Origin === "object" && Origin !== null
-    ? { ...info, Origin: Origin as ModuleInfo["Origin"] }
-    : info;
-}
-
-/** The versions of a `list` answer: first field of each line, kept only when canonical. */
-export function parseList(data: Buffer): string[] {
-  const versions = new Set<string>();
-  for (const line of data.toString("utf8").split("\n")) {
-    const v = line.trim().split(/\s+/)[0];
-    if (v && isCanonicalVersion(v)) versions.add(v);
-  }
-  return [...versions];
 }
 
 /** Fails a stream that delivers more than `limit` bytes, or fewer than `expected`. */
