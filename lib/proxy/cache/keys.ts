@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { escapePath, escapeVersion } from "../module/escape";
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../module/escape";
 import { remembered } from "./memo";
 
 // Escaping validates the whole path again; every cached hit needs its storage key.
@@ -19,3 +19,22 @@ export const storageKeys = {
   query: (path: string, query: string): string =>
     `${escapedPath(path)}/@v/query/${createHash("sha256").update(query).digest("hex")}.info`,
 };
+
+/** A `.mod` or `.zip` as its storage key names it. */
+export interface ModuleFileKey {
+  readonly key: string;
+  readonly path: string;
+  readonly version: string;
+  readonly ext: "mod" | "zip";
+}
+
+/** Reads a storage key `<escaped path>/@v/<escaped version>.(mod|zip)`; undefined for anything else. */
+export function parseModuleFileKey(key: string): ModuleFileKey | undefined {
+  const m = /^(.+)\/@v\/([^/]+)\.(mod|zip)$/.exec(key);
+  if (!m || key.startsWith("sumdb/")) return undefined;
+  try {
+    return { key, path: unescapePath(m[1]), version: unescapeVersion(m[2]), ext: m[3] as "mod" | "zip" };
+  } catch {
+    return undefined;
+  }
+}
