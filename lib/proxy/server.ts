@@ -7,10 +7,13 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
 import { ConfigError, type ProxyConfig } from "./config";
-import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import type { GitSource } from "./git/source";
 import { lazySource } from "./sources/lazy";
-import { createSumdbWiring } from "./sumdb/wiring";
+import { SumdbClient } from "./sumdb/client";
+import { parseGosumdb } from "./sumdb/config";
+import { createSumdbHandler, type SumdbHandler } from "./sumdb/handler";
+import { VerifyingSource } from "./sumdb/verify";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import {
@@ -91,6 +94,20 @@ export function buildSource(
   });
 }
 
+/** The client of the configured checksum database; undefined for GOSUMDB=off. */
+function checksumDatabase(config: ProxyConfig, storage: Storage, logger: Logger): SumdbClient | undefined {
+  const db = parseGosumdb(config.sumdb);
+  if (!db) return undefined;
+  return new SumdbClient({
+    config: db,
+    storage,
+    proxyList: config.proxyList,
+    timeoutMs: config.upstreamTimeoutSeconds * 1000,
+    logger,
+    shortTtlMs: config.cacheTtlSeconds * 1000,
+  });
+}
+
 /** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
 const REDIRECT_URL_SECONDS = 300;
 
@@ -149,9 +166,19 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   // request only; once made, it owns a work directory until close().
   let git: GitSource | undefined;
   const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
-  // Public modules are checked against the checksum database before they are cached.
-  const sumdb = createSumdbWiring(config, { storage, logger, metrics });
-  const verify = deps.verify ?? sumdb.verify;
+  // Public modules are checked against the checksum database before they are cached, and the
+  // database is proxied under /sumdb/ (both off with GOSUMDB=off).
+  const database = checksumDatabase(config, storage, logger);
+  const verify =
+    deps.verify ??
+    (database &&
+      ((routed: ModuleSource) =>
+        new VerifyingSource(routed, {
+          database,
+          noSumdb: config.noSumdb,
+          logger,
+          mismatches: metrics.checksumMismatches,
+        })));
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const source = buildSource(config, { storage, logger, metrics, direct, verify, agent });
   void sweepSpools(logger);
@@ -181,7 +208,14 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     metrics,
     ttlSeconds: config.cacheTtlSeconds,
     ready,
-    sumdb: deps.sumdb ?? sumdb.handler,
+    sumdb:
+      deps.sumdb ??
+      (database &&
+        createSumdbHandler({
+          databases: [database],
+          noSumdb: config.noSumdb,
+          shortTtlSeconds: config.cacheTtlSeconds,
+        })),
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
   });
 

@@ -5,11 +5,9 @@ import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
+import type { SumdbHandler } from "../sumdb/handler";
 import { messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
-
-/** Serves `/sumdb/<rest>` (the checksum database proxy, lib/proxy/sumdb/handler.ts). */
-export type SumdbHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
 
 /** Gives a presigned URL for a stored zip, in redirect mode (S3 storage). */
 export type ZipRedirector = (path: string, version: string) => Promise<string>;
@@ -22,6 +20,7 @@ export interface HandlerDeps {
   readonly ttlSeconds: number;
   /** Whether the proxy takes traffic (storage reachable, not shutting down). */
   readonly ready: () => Promise<boolean>;
+  /** Answers `/sumdb/<rest>` (the checksum database proxy). */
   readonly sumdb?: SumdbHandler;
   readonly zipRedirect?: ZipRedirector;
 }
@@ -106,12 +105,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     });
   }
 
-  async function serve(
-    route: Route,
-    req: IncomingMessage,
-    res: ServerResponse,
-    head: boolean,
-  ): Promise<number> {
+  async function serve(route: Route, res: ServerResponse, head: boolean): Promise<number> {
     switch (route.kind) {
       case "healthz":
         return send(res, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
@@ -130,7 +124,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         const text = await metrics.registry.metrics();
         return send(res, head, 200, metrics.registry.contentType, "no-store", text);
       }
-      case "sumdb":
+      case "sumdb": {
         if (!deps.sumdb) {
           return send(
             res,
@@ -141,8 +135,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
             "not found: no checksum database is proxied here\n",
           );
         }
-        await deps.sumdb(req, res, route.rest);
-        return 0;
+        const answer = await deps.sumdb(route.rest);
+        return send(res, head, 200, answer.type, answer.cache, answer.body);
+      }
       case "list": {
         const versions = sortVersions(await deps.source.list(route.path));
         const body = versions.map((v) => `${v}\n`).join("");
@@ -235,6 +230,6 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       return;
     }
     endpoint = route.kind;
-    serve(route, req, res, head).then((bytes) => finish(bytes), fail);
+    serve(route, res, head).then((bytes) => finish(bytes), fail);
   };
 }

@@ -1,8 +1,12 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
+import { createRequestHandler } from "../../../lib/proxy/http/handler";
+import { silentLogger } from "../../../lib/proxy/logger";
+import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { SumdbClient } from "../../../lib/proxy/sumdb/client";
-import { createSumdbHandler } from "../../../lib/proxy/sumdb/handler";
+import { createSumdbHandler, type SumdbHandler } from "../../../lib/proxy/sumdb/handler";
+import { FakeSource } from "../../support/fake-source";
 import { describeWithTools } from "../../support/tools";
 import { MemoryStorage } from "./memory-storage";
 import { refGenerateKey, startRefSumdb, type RefRecord, type RefSumdb } from "./ref";
@@ -40,16 +44,8 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
       databases: [good, bad],
       noSumdb: "example.test/private,*.corp.example",
     });
-    server = http.createServer((req, res) => {
-      const url = req.url ?? "";
-      if (!url.startsWith("/sumdb/")) {
-        res.writeHead(404).end();
-        return;
-      }
-      void handler(req, res, url.slice("/sumdb/".length));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sumdb`;
+    server = mirrorServing(handler);
+    base = `${await listen(server)}/sumdb`;
   });
   afterAll(async () => {
     server.close();
@@ -147,9 +143,7 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
       storage: new MemoryStorage(),
     });
     const handler = createSumdbHandler({ databases: [client] });
-    const mirror = http.createServer(
-      (req, res) => void handler(req, res, (req.url ?? "").slice("/sumdb/".length)),
-    );
+    const mirror = mirrorServing(handler);
     const mirrorBase = `${await listen(mirror)}/sumdb`;
     try {
       const res = await get(`${NAME}/tile/8/0/000`, mirrorBase);
@@ -163,6 +157,20 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
     }
   });
 });
+
+/** The checksum database proxy as gomirror's HTTP layer serves it. */
+function mirrorServing(sumdb: SumdbHandler): http.Server {
+  return http.createServer(
+    createRequestHandler({
+      source: new FakeSource(),
+      logger: silentLogger(),
+      metrics: new ProxyMetrics(),
+      ttlSeconds: 60,
+      ready: async () => true,
+      sumdb,
+    }),
+  );
+}
 
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
