@@ -52,7 +52,7 @@ export class ProxyMetrics {
   });
   readonly upstreamDuration = new Histogram({
     name: "gomirror_upstream_request_duration_seconds",
-    help: "Time until an upstream answered with headers, by upstream",
+    help: "Time an upstream took to answer (headers for zips, the whole body for small files), by upstream",
     labelNames: ["upstream"] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],

@@ -93,38 +93,39 @@ export class UpstreamProxySource implements ModuleSource {
     this.retries = options.retries ?? 2;
   }
 
-  async list(modulePath: string): Promise<string[]> {
+  list(modulePath: string): Promise<string[]> {
     const rel = `${escapePath(modulePath)}/@v/list`;
-    const answer = await this.fetch(rel);
-    return parseList(await readLimited(answer.body, MAX_LIST_BYTES, `${modulePath} list`));
-  }
-
-  async info(modulePath: string, query: string): Promise<ModuleInfo> {
-    const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
-    const answer = await this.fetch(rel);
-    const what = `${modulePath}@${query}`;
-    return parseInfo(
-      await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`),
-      `${this.label}: ${what}`,
+    return this.fetch(rel, async (answer) =>
+      parseList(await readLimited(answer.body, MAX_LIST_BYTES, `${modulePath} list`)),
     );
   }
 
-  async latest(modulePath: string): Promise<ModuleInfo> {
-    const rel = `${escapePath(modulePath)}/@latest`;
-    const answer = await this.fetch(rel);
-    const what = `${modulePath}@latest`;
-    return parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, what), `${this.label}: ${what}`);
+  info(modulePath: string, query: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
+    const what = `${modulePath}@${query}`;
+    return this.fetch(rel, async (answer) =>
+      parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`), `${this.label}: ${what}`),
+    );
   }
 
-  async mod(modulePath: string, version: string): Promise<Buffer> {
+  latest(modulePath: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@latest`;
+    const what = `${modulePath}@latest`;
+    return this.fetch(rel, async (answer) =>
+      parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, what), `${this.label}: ${what}`),
+    );
+  }
+
+  mod(modulePath: string, version: string): Promise<Buffer> {
     const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.mod`;
-    const answer = await this.fetch(rel);
-    return readLimited(answer.body, MAX_GO_MOD_BYTES, `${modulePath}@${version} go.mod`);
+    return this.fetch(rel, (answer) =>
+      readLimited(answer.body, MAX_GO_MOD_BYTES, `${modulePath}@${version} go.mod`),
+    );
   }
 
   async zip(modulePath: string, version: string): Promise<Download> {
     const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.zip`;
-    const answer = await this.fetch(rel);
+    const answer = await this.fetch(rel, async (raw) => raw);
     const what = `${modulePath}@${version} zip`;
     if (answer.size !== undefined && answer.size > MAX_ZIP_BYTES) {
       answer.body.destroy();
@@ -140,13 +141,17 @@ export class UpstreamProxySource implements ModuleSource {
     return answer.size === undefined ? { body } : { body, size: answer.size };
   }
 
-  /** GET base/rel with bounded retries; resolves only for a 200. */
-  private async fetch(rel: string): Promise<RawAnswer> {
+  /**
+   * GET base/rel with bounded retries, and `read` its 200 answer. A body that breaks off while
+   * `read` reads it is the upstream's failure like any other: retried when that may help,
+   * counted, and logged as an upstream error.
+   */
+  private async fetch<T>(rel: string, read: (answer: RawAnswer) => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     const metrics = this.options.metrics;
     let outcome = "error";
     try {
-      const answer = await this.fetchWithRetries(rel);
+      const answer = await this.fetchWithRetries(rel, read);
       outcome = "ok";
       return answer;
     } catch (err) {
@@ -168,11 +173,12 @@ export class UpstreamProxySource implements ModuleSource {
     }
   }
 
-  private async fetchWithRetries(rel: string): Promise<RawAnswer> {
+  private async fetchWithRetries<T>(rel: string, read: (answer: RawAnswer) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let answer: RawAnswer;
       try {
         answer = this.base.startsWith("file:") ? await this.readFile(rel) : await this.get(rel);
+        if (answer.status === 200) return await read(answer);
       } catch (err) {
         const fault = wrapTransportError(err, this.label, rel);
         if (attempt < this.retries && isRetryable(err)) {
@@ -181,7 +187,6 @@ export class UpstreamProxySource implements ModuleSource {
         }
         throw fault;
       }
-      if (answer.status === 200) return answer;
       const text = await readLimited(answer.body, 4096, "error body").catch(() => Buffer.alloc(0));
       if (answer.status === 404 || answer.status === 410) {
         throw notFound(sanitizeMessage(text) || `not found: ${rel}`);
