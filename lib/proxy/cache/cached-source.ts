@@ -15,6 +15,7 @@ import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import type { PutOptions, Storage, StoredObject } from "../storage/storage";
 import { readLimited } from "../read-limited";
+import { guarded } from "../streams";
 import { storageKeys } from "./keys";
 import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
@@ -180,6 +181,7 @@ export class CachedSource implements ModuleSource {
     let spool: Spool;
     try {
       download = await this.inner.zip(path, version);
+      guarded(download.body);
       spoolDir = await mkdtemp(join(this.options.spoolDirectory ?? tmpdir(), "gomirror-zip-"));
       spool = await Spool.create(join(spoolDir, "module.zip"));
     } catch (err) {
@@ -190,10 +192,7 @@ export class CachedSource implements ModuleSource {
       throw err;
     }
     const spoolFile = join(spoolDir, "module.zip");
-    const toClient = spool.reader();
-    // The client's own listener reports errors to it; this one keeps a stream that nobody reads
-    // yet from crashing the process.
-    toClient.on("error", () => undefined);
+    const toClient = guarded(spool.reader());
     const body = download.body;
 
     void (async () => {
@@ -203,7 +202,7 @@ export class CachedSource implements ModuleSource {
         await checkModuleZip(spoolFile, path, version);
         // Only a checked zip is completed for the client; a refused one is cut off short.
         spool.release();
-        stored = createReadStream(spoolFile);
+        stored = guarded(createReadStream(spoolFile));
         await this.storage.put(key, stored, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
         settle();
       } catch (err) {
@@ -266,7 +265,9 @@ export class CachedSource implements ModuleSource {
   /** A stored object, or undefined; a storage that fails to answer counts as a miss. */
   private async lookup(key: string): Promise<StoredObject | undefined> {
     try {
-      return await this.storage.get(key);
+      const stored = await this.storage.get(key);
+      if (stored) guarded(stored.body);
+      return stored;
     } catch (err) {
       this.options.logger.error({ event: "cache_read_failed", key, err: String(err) }, "storage read failed");
       return undefined;

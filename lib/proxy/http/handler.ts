@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
@@ -88,20 +88,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       res.end();
       return Promise.resolve(0);
     }
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let sent = 0;
       body.on("data", (chunk: Buffer) => (sent += chunk.length));
-      body.on("error", (err) => {
-        // Headers are gone: the only honest signal left is to cut the connection.
-        logger.warn({ err: String(err) }, "zip stream failed mid-response");
-        res.destroy(err);
-        resolve(sent);
+      // pipeline also reports a failure the body had before this point, and ends both streams.
+      pipeline(body, res, (err) => {
+        // Headers are gone: a body that failed can only cut the connection (pipeline did), and
+        // the request is recorded as the failure it is. A client that went away is not one.
+        if (err && body.errored) reject(body.errored);
+        else resolve(sent);
       });
-      res.on("close", () => {
-        if (!res.writableFinished) body.destroy();
-        resolve(sent);
-      });
-      body.pipe(res);
     });
   }
 
@@ -184,7 +180,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
     const finish = (bytes: number, err?: unknown): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const code = String(res.statusCode);
+      // A body that failed after its headers went out was sent as 200 but is the failure's status
+      // in the metrics and the log, so that error rates and alarms see broken downloads.
+      const cut = err !== undefined && res.headersSent;
+      const status = cut ? statusFor(err) : res.statusCode;
+      const code = String(status);
       metrics.requests.inc({ endpoint, code });
       metrics.requestDuration.observe({ endpoint }, seconds);
       if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
@@ -196,11 +196,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         method: req.method,
         url: req.url,
         endpoint,
-        status: res.statusCode,
+        status,
         bytes,
         durationMs: Math.round(seconds * 1000),
+        ...(cut ? { cut: true } : {}),
       };
-      if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
+      if (err && status >= 500) logger.error({ ...line, err: String(err) }, "request failed");
       else if (err) logger.info({ ...line, err: String(err) }, "request refused");
       else logger.info(line, "request");
     };

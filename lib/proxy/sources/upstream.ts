@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
@@ -9,6 +9,7 @@ import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from 
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
+import { bounded, guarded } from "../streams";
 import { escapePath, escapeVersion } from "../module/escape";
 import { parseInfo, parseList } from "../module/info";
 import type { Download, ModuleInfo, ModuleSource } from "./source";
@@ -52,23 +53,6 @@ export function createUpstreamAgent(timeoutMs: number): Dispatcher {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Fails a stream that delivers more than `limit` bytes, or fewer than `expected`. */
-function checkedLength(limit: number, expected: number | undefined, what: string): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      if (total > limit) done(new ProxyError("too-large", `${what} is larger than ${limit} bytes`));
-      else done(null, chunk);
-    },
-    flush(done) {
-      if (expected !== undefined && total !== expected) {
-        done(new ProxyError("upstream", `${what}: upstream sent ${total} of ${expected} bytes`));
-      } else done();
-    },
-  });
 }
 
 /**
@@ -134,10 +118,16 @@ export class UpstreamProxySource implements ModuleSource {
         `${what} is ${answer.size} bytes, over Go's limit of ${MAX_ZIP_BYTES}`,
       );
     }
-    const body = answer.body.pipe(checkedLength(MAX_ZIP_BYTES, answer.size, what));
-    answer.body.on("error", (err) => body.destroy(wrapTransportError(err, this.label, rel)));
-    // A consumer that stops early must give the connection back to the pool.
-    body.on("close", () => answer.body.destroy());
+    const body = bounded(answer.body, {
+      limit: MAX_ZIP_BYTES,
+      expected: answer.size,
+      what: `${this.label}/${rel}`,
+      failure: (err) => {
+        const fault = wrapTransportError(err, this.label, rel);
+        this.logFailure(rel, fault);
+        return fault;
+      },
+    });
     return answer.size === undefined ? { body } : { body, size: answer.size };
   }
 
@@ -156,13 +146,7 @@ export class UpstreamProxySource implements ModuleSource {
       return answer;
     } catch (err) {
       if (err instanceof ProxyError && err.kind === "not-found") outcome = "not_found";
-      else {
-        metrics?.upstreamErrors.inc({ upstream: this.label });
-        this.options.logger?.warn(
-          { event: "upstream_error", upstream: this.label, path: rel, err: (err as Error).message },
-          "upstream failed",
-        );
-      }
+      else this.logFailure(rel, err);
       throw err;
     } finally {
       metrics?.upstreamRequests.inc({ upstream: this.label, outcome });
@@ -171,6 +155,15 @@ export class UpstreamProxySource implements ModuleSource {
         Number(process.hrtime.bigint() - started) / 1e9,
       );
     }
+  }
+
+  /** Counts and logs a failure of this upstream (log-based alarms match `upstream_error`). */
+  private logFailure(rel: string, err: unknown): void {
+    this.options.metrics?.upstreamErrors.inc({ upstream: this.label });
+    this.options.logger?.warn(
+      { event: "upstream_error", upstream: this.label, path: rel, err: (err as Error).message },
+      "upstream failed",
+    );
   }
 
   private async fetchWithRetries<T>(rel: string, read: (answer: RawAnswer) => Promise<T>): Promise<T> {
@@ -211,7 +204,7 @@ export class UpstreamProxySource implements ModuleSource {
     });
     const length = res.headers["content-length"];
     const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { status: res.statusCode, body: res.body, size };
+    return { status: res.statusCode, body: guarded(res.body), size };
   }
 
   private async readFile(rel: string): Promise<RawAnswer> {
@@ -221,11 +214,13 @@ export class UpstreamProxySource implements ModuleSource {
     try {
       const info = await stat(file);
       if (!info.isFile()) throw notFound(`not found: ${rel}`);
-      return { status: 200, body: createReadStream(file), size: info.size };
+      return { status: 200, body: guarded(createReadStream(file)), size: info.size };
     } catch (err) {
       if (err instanceof ProxyError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") throw notFound(`not found: ${rel}`);
+      // ENAMETOOLONG: a path element longer than the file system allows names nothing here.
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG")
+        throw notFound(`not found: ${rel}`);
       throw err;
     }
   }

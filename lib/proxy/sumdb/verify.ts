@@ -10,6 +10,7 @@ import { MAX_ZIP_BYTES } from "../limits";
 import { hashGoMod, hashZipFile } from "../module/dirhash";
 import { matchPrefixPatterns } from "../module/glob";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
+import { guarded } from "../streams";
 import type { SumdbLookup } from "./client";
 
 /** What the verifier needs of a checksum database: its name and verified lookups (SumdbClient). */
@@ -86,6 +87,7 @@ export class VerifyingSource implements ModuleSource {
 
   async zip(path: string, version: string): Promise<Download> {
     const download = await this.inner.zip(path, version);
+    guarded(download.body);
     if (!this.verifies(path)) return download;
     const limit = this.options.maxZipBytes ?? MAX_ZIP_BYTES;
     if (download.size !== undefined && download.size > limit) {
@@ -108,7 +110,7 @@ export class VerifyingSource implements ModuleSource {
       });
       this.check(path, version, "module", got, (await expected).zipHash);
       const size = (await stat(file)).size;
-      const body: Readable = createReadStream(file);
+      const body: Readable = guarded(createReadStream(file));
       body.once("close", () => void rm(dir, { recursive: true, force: true }));
       return { body, size };
     } catch (err) {

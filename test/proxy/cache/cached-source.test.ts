@@ -187,6 +187,22 @@ describe("CachedSource", () => {
     expect(keys).toEqual([]);
   });
 
+  it("survives a zip body that fails before the cache has started reading it", async () => {
+    t.inner.zip = async () => {
+      const body = new Readable({ read() {} });
+      // Fails while the cache is still preparing (its spool), before it reads a byte.
+      process.nextTick(() => body.destroy(new ProxyError("upstream", "connection reset")));
+      return { body, size: ZIP.length };
+    };
+    const outcome = await t.cached
+      .zip(M, "v1.0.0")
+      .then((download) => readStream(download.body))
+      .catch((err: unknown) => err);
+    expect(outcome).toMatchObject({ kind: "upstream", message: "connection reset" });
+    await t.cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+  });
+
   it("refuses a zip that is not a module zip: not stored, the client's body cut short", async () => {
     const wrongPrefix = await makeModuleZip("example.test/other", "v1.0.0");
     for (const bad of [Buffer.from("this is not a zip file at all"), wrongPrefix]) {
