@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { formatByteSize, parseByteSize } from "./bytes";
+import { DEFAULT_SPOOL_MAX_BYTES } from "./cache/spool-directory";
 import { parseRewriteRules } from "./git/rewrite";
 import { parseProxyList, ProxyListError, type ProxyListEntry } from "./sources/proxy-list";
 import { parseGosumdb } from "./sumdb/config";
@@ -48,6 +50,8 @@ export interface ProxyConfig {
   readonly shutdownDelaySeconds: number;
   /** Server processes sharing the listening socket (node:cluster); 1 runs no cluster. */
   readonly workers: number;
+  /** Bytes that downloads in progress may spool at once; cold fetches beyond it answer 503. */
+  readonly spoolMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -332,6 +336,22 @@ export const SETTINGS: readonly Setting[] = [
       out.GOMIRROR_WORKERS = n;
     },
   },
+  {
+    env: "GOMIRROR_SPOOL_MAX",
+    flag: "spool-max",
+    description:
+      "bytes downloads in progress may spool in the temp directory at once (e.g. 2GiB); new cold fetches beyond it answer 503",
+    default: formatByteSize(DEFAULT_SPOOL_MAX_BYTES),
+    parse: (value, out) => {
+      const bytes = parseByteSize(value);
+      if (bytes === undefined || bytes < 1) {
+        throw new ConfigError(
+          `GOMIRROR_SPOOL_MAX=${JSON.stringify(value)}: want a size in bytes, e.g. 2GiB, 512MiB or 1000000000`,
+        );
+      }
+      out.GOMIRROR_SPOOL_MAX = bytes;
+    },
+  },
 ];
 
 export interface ConfigSources {
@@ -399,6 +419,7 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
     shutdownDelaySeconds: parsed.GOMIRROR_SHUTDOWN_DELAY as number,
     workers: parsed.GOMIRROR_WORKERS as number,
+    spoolMaxBytes: parsed.GOMIRROR_SPOOL_MAX as number,
   };
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The proxy's Prometheus metrics. Each proxy instance has its own registry so that several
@@ -30,6 +30,17 @@ export class ProxyMetrics {
     name: "gomirror_cache_misses_total",
     help: "Answers that needed a fetch from a source, by kind",
     labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly cacheWriteFailures = new Counter({
+    name: "gomirror_cache_write_failures_total",
+    help: "Answers served but not stored because the storage refused them (full, read-only, unreachable), by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly spoolBytes = new Gauge({
+    name: "gomirror_spool_bytes",
+    help: "Bytes of spool space taken by downloads in progress (bounded by GOMIRROR_SPOOL_MAX)",
     registers: [this.registry],
   });
   readonly bytesServed = new Counter({

@@ -1,11 +1,9 @@
-import { readdir, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { CachedSource } from "./cache/cached-source";
+import { SpoolDirectory, sweepSpools } from "./cache/spool-directory";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import type { GitSource } from "./git/source";
@@ -39,6 +37,8 @@ export interface ProxyDeps {
   readonly verify?: (source: ModuleSource) => ModuleSource;
   readonly sumdb?: SumdbHandler;
   readonly zipRedirect?: ZipRedirector;
+  /** Where downloads are spooled. @default the temp directory, bounded by GOMIRROR_SPOOL_MAX */
+  readonly spools?: SpoolDirectory;
 }
 
 export interface RunningProxy {
@@ -63,6 +63,8 @@ export function buildSource(
     verify?: (s: ModuleSource) => ModuleSource;
     /** The connection pool for upstream proxies. @default a new one */
     agent?: Dispatcher;
+    /** Where zips are spooled. @default the temp directory, bounded by `config.spoolMaxBytes` */
+    spools?: SpoolDirectory;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
@@ -91,6 +93,8 @@ export function buildSource(
     ttlSeconds: config.cacheTtlSeconds,
     logger: parts.logger,
     metrics: parts.metrics,
+    spools:
+      parts.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: parts.metrics.spoolBytes }),
   });
 }
 
@@ -121,24 +125,6 @@ function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
 function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRedirector {
   return async (path, version) =>
     storage.presignedGetUrl(await source.storedZip(path, version), REDIRECT_URL_SECONDS);
-}
-
-/** Spool directories older than this were left by a process that was stopped mid-download. */
-const STALE_SPOOL_MS = 60 * 60 * 1000;
-
-/** Removes what interrupted downloads left in the temp directory. */
-async function sweepSpools(logger: Logger): Promise<void> {
-  const dir = tmpdir();
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!/^gomirror-(zip|verify)-/.test(name)) continue;
-    const spool = join(dir, name);
-    const info = await stat(spool).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_SPOOL_MS) {
-      await rm(spool, { recursive: true, force: true });
-      logger.info({ event: "spool_swept", dir: spool }, "removed a stale download spool");
-    }
-  }
 }
 
 const READINESS_PROBE_KEY = "gomirror-readiness-probe";
@@ -180,8 +166,11 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
           mismatches: metrics.checksumMismatches,
         })));
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
-  const source = buildSource(config, { storage, logger, metrics, direct, verify, agent });
-  void sweepSpools(logger);
+  const spools =
+    deps.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: metrics.spoolBytes });
+  // What crashed processes left in the spool directory goes before this one adds its own.
+  await sweepSpools(spools.root, logger);
+  const source = buildSource(config, { storage, logger, metrics, direct, verify, agent, spools });
 
   let shuttingDown = false;
   let readyCache: { at: number; ok: boolean } | undefined;
@@ -273,7 +262,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await git?.close();
-      await agent.close().catch(() => undefined);
+      // Past the grace period, an upstream answer still coming (a stalled one) has nobody to go to.
+      await agent.destroy().catch(() => undefined);
+      await spools.remove();
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

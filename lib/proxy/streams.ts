@@ -59,5 +59,8 @@ export function bounded(source: Readable, options: BoundOptions): Readable {
       throw new ProxyError("upstream", `${what}: sent ${total} of ${expected} bytes`);
     }
   }
-  return guarded(Readable.from(relay(), { objectMode: false }));
+  const relayed = Readable.from(relay(), { objectMode: false });
+  // Also when it never read a byte (a generator that never started runs no `finally`).
+  relayed.once("close", () => source.destroy());
+  return guarded(relayed);
 }

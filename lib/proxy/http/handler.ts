@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline, type Readable } from "node:stream";
 import type { Logger } from "pino";
+import { ProxyError } from "../errors";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
 import type { SumdbHandler } from "../sumdb/handler";
-import { messageFor, statusFor } from "./errors";
+import { errorHeaders, messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
 
 /** Gives a presigned URL for a stored zip, in redirect mode (S3 storage). */
@@ -166,6 +167,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           return 0;
         }
         const download = await deps.source.zip(route.path, route.version);
+        if (download.check) {
+          // Nothing ran the check its source asked for (no CachedSource in front of a VerifyingSource).
+          download.body.destroy();
+          throw new ProxyError(
+            "internal",
+            `${route.path}@${route.version}: zip reached the client unchecked`,
+          );
+        }
         return stream(res, head, download.body, download.size);
       }
     }
@@ -213,6 +222,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         return;
       }
       const status = statusFor(err);
+      for (const [name, value] of Object.entries(errorHeaders(err))) res.setHeader(name, value);
       send(res, head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, id)}\n`);
       finish(0, err);
     };
