@@ -14,6 +14,7 @@ import { createSumdbHandler, type SumdbHandler } from "./sumdb/handler";
 import { VerifyingSource } from "./sumdb/verify";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
+import { readinessProbe } from "./readiness";
 import {
   noDirectSource,
   offSource,
@@ -127,9 +128,6 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
     storage.presignedGetUrl(await source.storedZip(path, version), REDIRECT_URL_SECONDS);
 }
 
-const READINESS_PROBE_KEY = "gomirror-readiness-probe";
-const READINESS_CACHE_MS = 2000;
-
 /** Starts the proxy on `config.listen` and resolves once it accepts connections. */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -173,23 +171,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const source = buildSource(config, { storage, logger, metrics, direct, verify, agent, spools });
 
   let shuttingDown = false;
-  let readyCache: { at: number; ok: boolean } | undefined;
-  const ready = async (): Promise<boolean> => {
-    if (shuttingDown) return false;
-    const now = Date.now();
-    if (readyCache && now - readyCache.at < READINESS_CACHE_MS) return readyCache.ok;
-    // A listing, not a stat: on S3 a HEAD cannot tell a missing bucket from a missing key.
-    const listing = storage.list(READINESS_PROBE_KEY)[Symbol.asyncIterator]();
-    const ok = await listing.next().then(
-      () => true,
-      (err: unknown) => {
-        logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
-        return false;
-      },
-    );
-    readyCache = { at: now, ok };
-    return ok;
-  };
+  const probe = readinessProbe({ storage, spools, logger });
+  const ready = async (): Promise<boolean> => !shuttingDown && (await probe());
 
   const handler = createRequestHandler({
     source,

@@ -33,7 +33,7 @@ function fullDisk(failing: () => boolean): (file: string) => Promise<SpoolFile> 
 
 /**
  * Storage and spool faults seen over HTTP: a client gets the complete, checked zip or a clear
- * error status; the metrics and the log say what happened.
+ * error status; the metrics and the log say what happened; readiness follows what can be written.
  */
 describe("storage and spool faults", () => {
   const M = "example.test/m";
@@ -125,5 +125,25 @@ describe("storage and spool faults", () => {
     expect(mirror.logs.events("cache_write_failed")).toContainEqual(
       expect.objectContaining({ level: 50, key: `${M}/@v/v1.0.0.zip` }),
     );
+  });
+
+  it("fails readiness while the storage cannot be written, and recovers when it can", async () => {
+    const storage = new FaultyStorage(new DiskStorage(path.join(work, "cache")));
+    mirror = await startTestProxy({ GOPROXY: upstream.url }, { storage });
+    expect((await fetch(`${mirror.url}/readyz`)).status).toBe(200);
+    storage.fault = "read-only";
+    await delay(5100); // the probe's result stands for 5 s
+    expect((await fetch(`${mirror.url}/readyz`)).status).toBe(503);
+    expect(mirror.logs.events("storage_unready")).toHaveLength(1);
+    storage.fault = undefined;
+    await delay(5100);
+    expect((await fetch(`${mirror.url}/readyz`)).status).toBe(200);
+  }, 20_000);
+
+  it("fails readiness while the spool directory cannot be written", async () => {
+    const spools = new SpoolDirectory({ root: work, open: fullDisk(() => true) });
+    mirror = await startTestProxy({ GOPROXY: upstream.url }, { spools });
+    expect((await fetch(`${mirror.url}/readyz`)).status).toBe(503);
+    expect(mirror.logs.events("spool_unready")).toHaveLength(1);
   });
 });
