@@ -48,6 +48,12 @@ export function parseS3Url(url: string): S3Location {
     );
   }
   const prefix = (match[2] ?? "").replace(/^\/+|\/+$/g, "");
+  // S3 keys are at most 1,024 bytes: the proxy's own keys take up to 768 (cache/keys.ts).
+  if (prefix.length > 255) {
+    throw new Error(
+      `storage URL ${JSON.stringify(url.slice(0, 80))}... has a key prefix of ${prefix.length} bytes; use at most 255`,
+    );
+  }
   if (prefix !== "") {
     try {
       checkStorageKey(prefix);

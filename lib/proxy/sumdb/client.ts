@@ -4,6 +4,7 @@ import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
+import { fitStorageKey } from "../cache/keys";
 import type { Storage } from "../storage/storage";
 import type { SumdbConfig } from "./config";
 import { openNote, parseVerifierKey, type NoteVerifier } from "./note";
@@ -161,7 +162,7 @@ export class SumdbClient {
    */
   async lookupRaw(escapedModVer: string): Promise<Buffer> {
     await this.load();
-    const key = `${this.prefix}lookup/${escapedModVer}`;
+    const key = fitStorageKey(`${this.prefix}lookup/${escapedModVer}`);
     return this.once(key, async () => {
       const stored = await readStored(this.storage, key);
       const data = stored ?? (await this.readRemote(`/lookup/${escapedModVer}`, `lookup ${escapedModVer}`));

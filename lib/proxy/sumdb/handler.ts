@@ -1,7 +1,7 @@
 import { invalid, notFound, ProxyError } from "../errors";
 import { unescapePath, unescapeVersion } from "../module/escape";
 import { matchPrefixPatterns } from "../module/glob";
-import { checkPath } from "../module/path";
+import { checkCanonicalVersion } from "../module/version";
 import { parseTilePath } from "./tlog";
 import type { SumdbClient } from "./client";
 
@@ -44,7 +44,6 @@ export type SumdbHandler = (rest: string) => Promise<SumdbAnswer>;
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const TEXT = "text/plain; charset=utf-8";
-const MOD_VER = /^[^@]+@v[0-9]+\.[0-9]+\.[0-9]+(-[^@]*)?(\+incompatible)?$/;
 
 function decodeRest(rest: string): string {
   let decoded: string;
@@ -83,12 +82,11 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
     if (op === "latest") return { type: TEXT, cache: "no-cache", body: await db.fetchLatest() };
     if (op.startsWith("lookup/")) {
       const modVer = op.slice("lookup/".length);
-      if (!MOD_VER.test(modVer))
-        throw invalid(`invalid module@version syntax ${JSON.stringify(modVer.slice(0, 200))}`);
       const at = modVer.indexOf("@");
+      if (at <= 0) throw invalid(`invalid module@version syntax ${JSON.stringify(modVer.slice(0, 200))}`);
+      // The rules of the GOPROXY routes for .mod and .zip: a valid path, one exact version of it.
       const path = unescapePath(modVer.slice(0, at));
-      unescapeVersion(modVer.slice(at + 1));
-      checkPath(path);
+      checkCanonicalVersion(path, unescapeVersion(modVer.slice(at + 1)));
       if (matchPrefixPatterns(noSumdb, path)) {
         throw new ProxyError(
           "forbidden",
