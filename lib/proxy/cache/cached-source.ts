@@ -3,8 +3,8 @@ import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
-import { parseInfo, parseList } from "../module/info";
-import { isCanonicalVersion } from "../module/semver";
+import { checkInfo, parseInfo, parseList } from "../module/info";
+import { checkGoMod } from "../module/modfile";
 import { isExactVersion } from "../module/version";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
 import type { PutOptions, Storage, StoredObject } from "../storage/storage";
@@ -107,9 +107,7 @@ export class CachedSource implements ModuleSource {
         storageKeys.info(path, query),
         async () => {
           const info = await this.inner.info(path, query);
-          if (info.Version !== query) {
-            throw new ProxyError("upstream", `${path}@${query}: source answered .info for ${info.Version}`);
-          }
+          checkInfo(path, query, info);
           return info;
         },
         encodeInfo,
@@ -131,7 +129,12 @@ export class CachedSource implements ModuleSource {
     return this.immutable(
       "mod",
       storageKeys.mod(path, version),
-      () => this.inner.mod(path, version),
+      async () => {
+        const data = await this.inner.mod(path, version);
+        // What no checksum database covers (GONOSUMDB, GOSUMDB=off) is checked here at least.
+        checkGoMod(path, version, data);
+        return data;
+      },
       (data) => data,
       (data) => data,
       MAX_GO_MOD_BYTES,
@@ -171,18 +174,17 @@ export class CachedSource implements ModuleSource {
     await Promise.all([this.flights.drain(), this.zipFills.drain()]);
   }
 
-  /** A query's answer also fills the canonical `.info`, which never changes. */
+  /** A query's answer, once checked, also fills the canonical `.info`, which never changes. */
   private async rememberInfo(path: string, info: ModuleInfo): Promise<ModuleInfo> {
-    if (isCanonicalVersion(info.Version)) {
-      await this.storage
-        .put(storageKeys.info(path, info.Version), encodeInfo(info), {
-          ifNoneMatch: true,
-          maxBytes: MAX_INFO_BYTES,
-        })
-        .catch((err) =>
-          this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"),
-        );
-    }
+    checkInfo(path, undefined, info);
+    await this.storage
+      .put(storageKeys.info(path, info.Version), encodeInfo(info), {
+        ifNoneMatch: true,
+        maxBytes: MAX_INFO_BYTES,
+      })
+      .catch((err) =>
+        this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"),
+      );
     return info;
   }
 
