@@ -68,7 +68,13 @@ export class SpoolDirectory implements SpoolSpace {
     this.options.gauge?.set(this.used);
   }
 
-  fullError(what: string): ProxyError {
+  refusal(what: string, bytes: number): ProxyError {
+    if (bytes > this.maxBytes) {
+      return new ProxyError(
+        "too-large",
+        `${what} is more than one download may spool (GOMIRROR_SPOOL_MAX=${this.maxBytes} bytes)`,
+      );
+    }
     return new ProxyError(
       "unavailable",
       `${what}: downloads in progress fill the spool space (GOMIRROR_SPOOL_MAX=${this.maxBytes} bytes); try again shortly`,
@@ -81,14 +87,10 @@ export class SpoolDirectory implements SpoolSpace {
    * now or the directory is full, "internal" when the directory cannot be written
    */
   async create(what: string, size?: number): Promise<Spool> {
-    if (size !== undefined && size > this.maxBytes) {
-      throw new ProxyError(
-        "too-large",
-        `${what} is ${size} bytes, more than one download may spool (GOMIRROR_SPOOL_MAX=${this.maxBytes} bytes)`,
-      );
-    }
     const reserved = size ?? 0;
-    if (this.full || !this.reserve(reserved)) throw this.fullError(what);
+    if (this.full || !this.reserve(reserved)) {
+      throw this.refusal(size === undefined ? what : `${what} (${size} bytes)`, reserved);
+    }
     try {
       const file = join(await this.directory(), `${++this.counter}.zip`);
       const handle = await this.openFile(file);

@@ -17,8 +17,11 @@ export interface SpoolSpace {
   /** Takes `bytes` more; false when that would pass the limit. */
   reserve(bytes: number): boolean;
   free(bytes: number): void;
-  /** The error for a download that needs more space than is left. */
-  fullError(what: string): ProxyError;
+  /**
+   * Why a download that needs `bytes` in all cannot have them: "too-large" when it never could,
+   * "unavailable" when downloads in progress hold the space.
+   */
+  refusal(what: string, bytes: number): ProxyError;
 }
 
 /**
@@ -166,7 +169,7 @@ export class Spool {
   private take(total: number, what: string): void {
     if (total <= this.reserved) return;
     const more = total - this.reserved;
-    if (!this.space.reserve(more)) throw this.space.fullError(what);
+    if (!this.space.reserve(more)) throw this.space.refusal(what, total);
     this.reserved += more;
   }
 

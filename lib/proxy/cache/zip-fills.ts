@@ -94,7 +94,7 @@ export class ZipFills {
     let download: Download | undefined;
     let spool: Spool;
     try {
-      if (spools.full) throw spools.fullError(what);
+      if (spools.full) throw spools.refusal(what, 0);
       // Another request may have stored it since this one looked.
       if (await storage.stat(key).catch(() => undefined)) {
         this.running.delete(key);

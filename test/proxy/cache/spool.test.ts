@@ -149,15 +149,22 @@ describe("Spool", () => {
     (await spools.create("second zip", 300 * 1024)).close();
   });
 
-  it("stops a download of unknown size that outgrows the space left", async () => {
+  it("stops a download of unknown size that outgrows the space left, or all the space there is", async () => {
+    const other = await spools.create("sized zip", 800 * 1024);
     const spool = await spools.create("unsized zip");
-    const big = randomBytes(1024 * 1024 + 1);
     const reader = readStream(spool.reader());
-    await expect(spool.fill(Readable.from([big]), 1 << 30, "unsized zip")).rejects.toMatchObject({
+    await expect(spool.fill(Readable.from([data, data]), 1 << 30, "unsized zip")).rejects.toMatchObject({
       kind: "unavailable",
     });
     await expect(reader).rejects.toMatchObject({ kind: "unavailable" });
     spool.close();
+    other.close();
+    expect(spools.bytesInUse).toBe(0);
+    const alone = await spools.create("unsized zip");
+    await expect(
+      alone.fill(Readable.from([randomBytes(1024 * 1024 + 1)]), 1 << 30, "unsized zip"),
+    ).rejects.toMatchObject({ kind: "too-large" });
+    alone.close();
     expect(spools.bytesInUse).toBe(0);
   });
 
