@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -30,8 +31,19 @@ export interface GomirrorProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** Starts `gomirror serve` with these settings (GOMIRROR_LISTEN is chosen here). */
 export async function startGomirrorProcess(env: Record<string, string>): Promise<GomirrorProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.join(ROOT, "bin", "gomirror.ts"), "serve"],
@@ -40,9 +52,9 @@ export async function startGomirrorProcess(env: Record<string, string>): Promise
       env: {
         PATH: process.env.PATH,
         TMPDIR: process.env.TMPDIR,
-        GOMIRROR_LISTEN: "127.0.0.1:0",
         GOMIRROR_LOG_LEVEL: "info",
         ...env,
+        GOMIRROR_LISTEN: `127.0.0.1:${port}`,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -54,15 +66,13 @@ export async function startGomirrorProcess(env: Record<string, string>): Promise
   const levels: Record<number, number> = {};
   const events: Record<string, number> = {};
   let pending = "";
-  let resolveUrl!: (url: string) => void;
-  const listening = new Promise<string>((resolve) => (resolveUrl = resolve));
   child.stdout?.setEncoding("utf8").on("data", (data: string) => {
     tail = (tail + data).slice(-16384);
     pending += data;
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) {
-      let doc: { level?: number; event?: string; url?: string };
+      let doc: { level?: number; event?: string };
       try {
         doc = JSON.parse(line) as typeof doc;
       } catch {
@@ -70,7 +80,6 @@ export async function startGomirrorProcess(env: Record<string, string>): Promise
       }
       if (doc.level !== undefined) levels[doc.level] = (levels[doc.level] ?? 0) + 1;
       if (doc.event !== undefined) events[doc.event] = (events[doc.event] ?? 0) + 1;
-      if (doc.event === "listening" && doc.url) resolveUrl(doc.url);
     }
   });
   child.stderr?.setEncoding("utf8").on("data", (data: string) => {
@@ -82,15 +91,20 @@ export async function startGomirrorProcess(env: Record<string, string>): Promise
       resolve();
     }),
   );
-  const url = await Promise.race([
-    listening,
-    exited.then(() => {
-      throw new Error(`gomirror exited before listening (${exit}):\n${tail}`);
-    }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`gomirror did not start within 60 s:\n${tail}`)), 60_000).unref(),
-    ),
-  ]);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exit !== undefined) throw new Error(`gomirror exited before listening (${exit}):\n${tail}`);
+    const up = await fetch(`${url}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`gomirror did not start within 60 s:\n${tail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return {
     url,
     pid,
