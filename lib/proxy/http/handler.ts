@@ -93,10 +93,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       let sent = 0;
       body.on("data", (chunk: Buffer) => (sent += chunk.length));
       // pipeline also reports a failure the body had before this point, and ends both streams.
+      // Which side failed first: pipeline destroys the other with the same error.
+      let failed: "body" | "client" | undefined = body.errored ? "body" : undefined;
+      body.once("error", () => (failed ??= "body"));
+      res.once("close", () => {
+        if (!res.writableFinished) failed ??= "client";
+      });
       pipeline(body, res, (err) => {
         // Headers are gone: a body that failed can only cut the connection (pipeline did), and
         // the request is recorded as the failure it is. A client that went away is not one.
-        if (err && body.errored) reject(body.errored);
+        if (err && failed === "body") reject(err);
         else resolve(sent);
       });
     });
@@ -187,11 +193,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     let endpoint: Endpoint = "unknown";
     const head = req.method === "HEAD";
 
-    const finish = (bytes: number, err?: unknown): void => {
+    const finish = (bytes: number, err?: unknown, cut = false): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      // A body that failed after its headers went out was sent as 200 but is the failure's status
-      // in the metrics and the log, so that error rates and alarms see broken downloads.
-      const cut = err !== undefined && res.headersSent;
+      // A body that failed after its headers went out (`cut`) was sent as 200 but is the
+      // failure's status in the metrics and the log, so that error rates and alarms see it.
       const status = cut ? statusFor(err) : res.statusCode;
       const code = String(status);
       metrics.requests.inc({ endpoint, code });
@@ -218,7 +223,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const fail = (err: unknown): void => {
       if (res.headersSent) {
         res.destroy();
-        finish(0, err);
+        finish(0, err, true);
         return;
       }
       const status = statusFor(err);

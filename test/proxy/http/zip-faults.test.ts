@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
 import path from "node:path";
 import { makeModuleZip } from "../../support/module-zip";
 import { startTestProxy, writeFiles, type TestProxy } from "../../support/proxy";
@@ -58,5 +59,33 @@ describe("zip bodies that break off", () => {
     expect(zipLines.map((l) => l.status)).toEqual(Array(8).fill(502));
     upstream.faults.clear();
     expect(Buffer.from(await (await fetch(url())).arrayBuffer()).equals(zip)).toBe(true);
+  });
+
+  it("counts a client that hangs up mid-zip as no failure, cold or cached", async () => {
+    const big = await makeModuleZip(M, "v1.1.0", { fillerBytes: 3 * 1024 * 1024 });
+    writeFiles(root, { [`${M}/@v/v1.1.0.zip`]: big });
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${mirror.url}/${M}/@v/v1.1.0.zip`);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+      // Let the first one finish its download, so that the second is a cached hit.
+      await delay(i === 0 ? 1000 : 200);
+    }
+    const lines = mirror.logs.events("request").filter((l) => l.endpoint === "zip");
+    expect(lines.map((l) => [l.status, l.cut, l.level])).toEqual([
+      [200, undefined, 30],
+      [200, undefined, 30],
+    ]);
+    expect(await mirror.metric("gomirror_http_requests_total", { endpoint: "zip", code: "500" })).toBe(0);
+  });
+
+  it("marks a failure answered with a status as such, not as a cut download", async () => {
+    upstream.faults.set(`${M}/@v/v1.0.0.zip`, { status: 500 });
+    expect((await fetch(url())).status).toBe(502);
+    const [line] = mirror.logs.events("request").filter((l) => l.endpoint === "zip");
+    expect(line).toMatchObject({ status: 502 });
+    expect(line.cut).toBeUndefined();
   });
 });
