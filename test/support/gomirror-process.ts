@@ -40,25 +40,31 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `gomirror serve` with these settings (GOMIRROR_LISTEN is chosen here). */
-export async function startGomirrorProcess(env: Record<string, string>): Promise<GomirrorProcess> {
+/**
+ * Starts `gomirror serve` with these settings (GOMIRROR_LISTEN is chosen here). `nodeArgs` say
+ * how to run it: the sources through ts-node by default, or a bundle as the image ships it.
+ */
+export async function startGomirrorProcess(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [
+    "-r",
+    "ts-node/register/transpile-only",
+    path.join(ROOT, "bin", "gomirror.ts"),
+  ],
+): Promise<GomirrorProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "bin", "gomirror.ts"), "serve"],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        TMPDIR: process.env.TMPDIR,
-        GOMIRROR_LOG_LEVEL: "info",
-        ...env,
-        GOMIRROR_LISTEN: `127.0.0.1:${port}`,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "serve"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      TMPDIR: process.env.TMPDIR,
+      GOMIRROR_LOG_LEVEL: "info",
+      ...env,
+      GOMIRROR_LISTEN: `127.0.0.1:${port}`,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error("could not start gomirror");
   let tail = "";
