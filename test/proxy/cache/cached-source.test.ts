@@ -77,6 +77,7 @@ function setup(ttlSeconds = 60) {
     logger: silentLogger(),
     metrics,
     now: () => clock.now,
+    spools: new SpoolDirectory({ root: dir }),
   });
   return {
     dir,
@@ -101,7 +102,10 @@ async function counter(
 describe("CachedSource", () => {
   let t: ReturnType<typeof setup>;
   beforeEach(() => (t = setup()));
-  afterEach(() => t.cleanup());
+  afterEach(async () => {
+    await t.cached.drain();
+    t.cleanup();
+  });
 
   it("stores immutable files once and never asks the source again", async () => {
     expect((await t.cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
@@ -303,7 +307,8 @@ describe("CachedSource", () => {
 
   it("refuses a tampered public zip with the reason, before its client has a byte, and stores nothing", async () => {
     const verified = new VerifyingSource(t.inner, { database: databaseWith("h1:somethingElse=") });
-    const cached = new CachedSource(verified, t.storage, { ttlSeconds: 60, logger: silentLogger() });
+    const spools = new SpoolDirectory({ root: t.dir });
+    const cached = new CachedSource(verified, t.storage, { ttlSeconds: 60, logger: silentLogger(), spools });
     await expect(cached.zip(M, "v1.0.0")).rejects.toMatchObject({
       kind: "security",
       message: expect.stringMatching(/checksum mismatch/),
@@ -318,6 +323,7 @@ describe("CachedSource", () => {
       ttlSeconds: 60,
       logger: silentLogger(),
       streamAfterBytes: 64 * 1024,
+      spools: new SpoolDirectory({ root: t.dir }),
     });
     const download = await cached.zip(M, "v1.0.0");
     let got = 0;
@@ -334,7 +340,13 @@ describe("CachedSource", () => {
       const storage = new FaultyStorage(t.storage);
       storage.fault = fault;
       const metrics = new ProxyMetrics();
-      const cached = new CachedSource(t.inner, storage, { ttlSeconds: 60, logger: silentLogger(), metrics });
+      const spools = new SpoolDirectory({ root: t.dir });
+      const cached = new CachedSource(t.inner, storage, {
+        ttlSeconds: 60,
+        logger: silentLogger(),
+        metrics,
+        spools,
+      });
       const download = await cached.zip(M, "v1.0.0");
       // The client reads one chunk, stalls (far behind) while the store fails, then reads the rest.
       const early = await new Promise<number>((resolve) =>
@@ -373,6 +385,7 @@ describe("CachedSource", () => {
     expect((await readStream(first.body)).equals(ZIP)).toBe(true);
     await cached.drain();
     expect((await readStream((await cached.zip(M, "v1.1.0")).body)).equals(other)).toBe(true);
+    await cached.drain();
   });
 
   it("fails a cold zip with 'unavailable' before its first byte when the spool disk is full", async () => {

@@ -91,8 +91,8 @@ describe("storage and spool faults", () => {
     upstream.faults.set(`${M}/@v/v1.0.0.zip`, { stallAt: 100 * 1024 });
     const first = fetch(zipUrl("v1.0.0")).then((r) => r.arrayBuffer().then(() => r.status));
     first.catch(() => undefined);
-    for (let i = 0; i < 100 && upstream.count(`${M}/@v/v1.0.0.zip`) === 0; i++) await delay(10);
-    await delay(100);
+    for (let i = 0; i < 500 && (await mirror.metric("gomirror_spool_bytes")) < zip.length; i++)
+      await delay(10);
     const res = await fetch(zipUrl("v1.1.0"));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
