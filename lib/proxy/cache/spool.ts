@@ -32,7 +32,7 @@ export interface SpoolSpace {
  *
  * The file lives while anyone uses it: the writer until `close()`, each reader until it ends or
  * is destroyed. Then it is removed and its space given back, so a failed store never cuts off a
- * reader, and spool space in use is exactly what is on disk.
+ * reader, and the space counted in use is what downloads in progress hold on disk.
  */
 export class Spool {
   private written = 0;
@@ -88,9 +88,9 @@ export class Spool {
     }
   }
 
-  /** Resolves once `bytes` bytes are written; rejects if the spool fails first. */
+  /** Resolves once `bytes` bytes are written (or all are, released); rejects if the spool fails first. */
   async reached(bytes: number): Promise<void> {
-    while (this.written < bytes) {
+    while (this.written < bytes && !this.released) {
       if (this.failed) throw this.failed;
       await once(this.events, "progress");
     }

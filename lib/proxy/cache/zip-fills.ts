@@ -19,12 +19,19 @@ export interface ZipFillsOptions {
   readonly metrics?: ProxyMetrics;
 }
 
-/** One cold zip being fetched: its spool once the first byte is in (undefined: already stored). */
+/** One cold zip being fetched. */
 interface Fill {
+  /** Its spool, once clients may read it (undefined: the zip turned out to be stored already). */
   readonly spooled: Promise<Spool | undefined>;
   /** Settles (never rejects) once the zip is stored, or known not to be. */
-  readonly done: Promise<void>;
+  done: Promise<void>;
+  /** The size the source declared. */
   size?: number;
+}
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
 }
 
 /**
@@ -69,8 +76,8 @@ export class ZipFills {
   }
 
   private start(key: string, path: string, version: string): Fill {
-    let spooled!: { resolve: (s: Spool | undefined) => void; reject: (err: unknown) => void };
-    const fill: { spooled: Promise<Spool | undefined>; done: Promise<void>; size?: number } = {
+    let spooled!: Settle<Spool | undefined>;
+    const fill: Fill = {
       spooled: new Promise((resolve, reject) => (spooled = { resolve, reject })),
       done: Promise.resolve(),
     };
@@ -86,8 +93,8 @@ export class ZipFills {
     key: string,
     path: string,
     version: string,
-    fill: { size?: number },
-    spooled: { resolve: (s: Spool | undefined) => void; reject: (err: unknown) => void },
+    fill: Fill,
+    spooled: Settle<Spool | undefined>,
   ): Promise<void> {
     const { storage, spools } = this.options;
     const what = `${path}@${version} zip`;
