@@ -16,6 +16,8 @@ export type ErrorKind =
   | "too-large"
   /** A checksum or signature check failed: the data must not be cached or served. */
   | "security"
+  /** We cannot take this on right now (spool space in use is at its limit, spool disk full): try again soon. */
+  | "unavailable"
   /** Our own fault: storage failure, bug. */
   | "internal";
 

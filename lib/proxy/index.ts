@@ -28,7 +28,7 @@ export type { GitSourceOptions, GitSourceConfig } from "./git/source";
 export { SumdbClient } from "./sumdb/client";
 export { VerifyingSource } from "./sumdb/verify";
 export { createSumdbHandler } from "./sumdb/handler";
-export { createSumdbWiring } from "./sumdb/wiring";
+export type { SumdbHandler, SumdbAnswer, SumdbProxyOptions } from "./sumdb/handler";
 export { parseGosumdb } from "./sumdb/config";
 export { runVerify, formatVerifySummary } from "./sumdb/verify-command";
 export type { VerifySummary, VerifyCommandOptions } from "./sumdb/verify-command";

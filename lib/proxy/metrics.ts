@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The proxy's Prometheus metrics. Each proxy instance has its own registry so that several
@@ -32,6 +32,17 @@ export class ProxyMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly cacheWriteFailures = new Counter({
+    name: "gomirror_cache_write_failures_total",
+    help: "Answers served but not stored because the storage refused them (full, read-only, unreachable), by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly spoolBytes = new Gauge({
+    name: "gomirror_spool_bytes",
+    help: "Bytes of spool space taken by downloads in progress (bounded by GOMIRROR_SPOOL_MAX)",
+    registers: [this.registry],
+  });
   readonly bytesServed = new Counter({
     name: "gomirror_bytes_served_total",
     help: "Response body bytes sent, by kind",
@@ -52,7 +63,7 @@ export class ProxyMetrics {
   });
   readonly upstreamDuration = new Histogram({
     name: "gomirror_upstream_request_duration_seconds",
-    help: "Time until an upstream answered with headers, by upstream",
+    help: "Time an upstream took to answer (headers for zips, the whole body for small files), by upstream",
     labelNames: ["upstream"] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],

@@ -1,24 +1,24 @@
-import { readdir, rm, stat } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import type { SecretReader } from "./auth/token-secret";
 import { cacheAudience, createAccessControl } from "./auth/wiring";
 import { CachedSource } from "./cache/cached-source";
+import { SpoolDirectory, sweepSpools } from "./cache/spool-directory";
 import { ConfigError, type ProxyConfig } from "./config";
-import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
+import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
 import { lazySource } from "./sources/lazy";
+import type { SumdbHandler } from "./sumdb/handler";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createIndexFeed } from "./sync/feed";
 import { IndexedStorage } from "./sync/indexed-storage";
 import { createLogger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
+import { readinessProbe } from "./readiness";
 import {
   noDirectSource,
   offSource,
@@ -44,6 +44,8 @@ export interface ProxyDeps {
   readonly zipRedirect?: ZipRedirector;
   /** Reads the token secret (GOMIRROR_AUTH_SECRET); AWS Secrets Manager by default. */
   readonly secretReader?: SecretReader;
+  /** Where downloads are spooled. @default the temp directory, bounded by GOMIRROR_SPOOL_MAX */
+  readonly spools?: SpoolDirectory;
 }
 
 export interface RunningProxy {
@@ -70,6 +72,8 @@ export function buildSource(
     verify?: (s: ModuleSource) => ModuleSource;
     /** The connection pool for upstream proxies. @default a new one */
     agent?: Dispatcher;
+    /** Where zips are spooled. @default the temp directory, bounded by `config.spoolMaxBytes` */
+    spools?: SpoolDirectory;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
@@ -98,9 +102,12 @@ export function buildSource(
     ttlSeconds: config.cacheTtlSeconds,
     logger: parts.logger,
     metrics: parts.metrics,
+    spools:
+      parts.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: parts.metrics.spoolBytes }),
   });
 }
 
+/** The client of the configured checksum database; undefined for GOSUMDB=off. */
 /** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
 const REDIRECT_URL_SECONDS = 300;
 
@@ -115,27 +122,6 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
   return async (path, version) =>
     storage.presignedGetUrl(await source.storedZip(path, version), REDIRECT_URL_SECONDS);
 }
-
-/** Spool directories older than this were left by a process that was stopped mid-download. */
-const STALE_SPOOL_MS = 60 * 60 * 1000;
-
-/** Removes what interrupted downloads left in the temp directory. */
-async function sweepSpools(logger: Logger): Promise<void> {
-  const dir = tmpdir();
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!/^gomirror-(zip|verify)-/.test(name)) continue;
-    const spool = join(dir, name);
-    const info = await stat(spool).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_SPOOL_MS) {
-      await rm(spool, { recursive: true, force: true });
-      logger.info({ event: "spool_swept", dir: spool }, "removed a stale download spool");
-    }
-  }
-}
-
-const READINESS_PROBE_KEY = "gomirror-readiness-probe";
-const READINESS_CACHE_MS = 2000;
 
 /** Starts the proxy on `config.listen` and resolves once it accepts connections. */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
@@ -161,33 +147,22 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   // request only; once made, it owns a work directory until close().
   let git: GitSource | undefined;
   const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
-  // Public modules are checked against the checksum database before they are cached.
+  // Public modules are checked against the checksum database before they are cached, and the
+  // database is proxied under /sumdb/ (both off with GOSUMDB=off).
   const sumdb = createSumdbWiring(config, { storage, logger, metrics, cacheAudience: cacheAudience(config) });
   const verify = deps.verify ?? sumdb.verify;
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
+  const spools =
+    deps.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: metrics.spoolBytes });
+  // What crashed processes left in the spool directory goes before this one adds its own.
+  await sweepSpools(spools.root, logger);
   // Every module file the cache stores is recorded for /index (and `gomirror sync` of peers).
   const indexed = new IndexedStorage(storage, logger);
-  const source = buildSource(config, { storage: indexed, logger, metrics, direct, verify, agent });
-  void sweepSpools(logger);
+  const source = buildSource(config, { storage: indexed, logger, metrics, direct, verify, agent, spools });
 
   let shuttingDown = false;
-  let readyCache: { at: number; ok: boolean } | undefined;
-  const ready = async (): Promise<boolean> => {
-    if (shuttingDown) return false;
-    const now = Date.now();
-    if (readyCache && now - readyCache.at < READINESS_CACHE_MS) return readyCache.ok;
-    // A listing, not a stat: on S3 a HEAD cannot tell a missing bucket from a missing key.
-    const listing = storage.list(READINESS_PROBE_KEY)[Symbol.asyncIterator]();
-    const ok = await listing.next().then(
-      () => true,
-      (err: unknown) => {
-        logger.error({ event: "storage_unready", err: String(err) }, "storage is not reachable");
-        return false;
-      },
-    );
-    readyCache = { at: now, ok };
-    return ok;
-  };
+  const probe = readinessProbe({ storage, spools, logger });
+  const ready = async (): Promise<boolean> => !shuttingDown && (await probe());
 
   const handler = createRequestHandler({
     cacheAudience: cacheAudience(config),
@@ -266,7 +241,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       access?.close();
       await metricsListener?.close();
       await git?.close();
-      await agent.close().catch(() => undefined);
+      // Past the grace period, an upstream answer still coming (a stalled one) has nobody to go to.
+      await agent.destroy().catch(() => undefined);
+      await spools.remove();
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

@@ -98,6 +98,28 @@ describe("static upstream (test support)", () => {
     expect(body.equals(zip)).toBe(false);
   });
 
+  it("cuts, stalls and resets an answer after some bytes, or promises more than it sends", async () => {
+    const zipPath = "example.test/!upper/@v/v1.0.0.zip";
+    for (const fault of [{ cutAt: 100 }, { resetAt: 100 }, { extraLength: 10 }]) {
+      upstream.faults.set(zipPath, fault);
+      const res = await fetch(`${upstream.url}/${zipPath}`);
+      expect(res.status).toBe(200);
+      await expect(res.arrayBuffer()).rejects.toThrow();
+    }
+    upstream.faults.set(zipPath, { stallAt: 100 });
+    const stalled = await fetch(`${upstream.url}/${zipPath}`, { signal: AbortSignal.timeout(300) });
+    await expect(stalled.arrayBuffer()).rejects.toThrow(/abort|timeout/i);
+  });
+
+  it("sends an endless body, and redirects to itself", async () => {
+    upstream.faults.set("example.test/!upper/@v/list", { oversized: 1_000_000 });
+    const res = await fetch(`${upstream.url}/example.test/!upper/@v/list`);
+    expect(res.headers.get("content-length")).toBeNull();
+    expect((await res.arrayBuffer()).byteLength).toBe(1_000_000);
+    upstream.faults.set("example.test/!upper/@v/list", { redirectLoop: true });
+    await expect(fetch(`${upstream.url}/example.test/!upper/@v/list`)).rejects.toThrow();
+  });
+
   it("lives under a base path when asked", async () => {
     const based = await startStaticUpstream({ root, basePath: "/goproxy" });
     try {

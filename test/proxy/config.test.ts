@@ -22,6 +22,20 @@ describe("loadConfig", () => {
     expect(load({ GOMIRROR_WORKERS: "auto" }).workers).toBeGreaterThanOrEqual(1);
   });
 
+  it("bounds spool space at 1 GiB by default, and takes sizes with units", () => {
+    expect(load().spoolMaxBytes).toBe(2 ** 30);
+    expect(load({ GOMIRROR_SPOOL_MAX: "2GiB" }).spoolMaxBytes).toBe(2 * 2 ** 30);
+    expect(load({ GOMIRROR_SPOOL_MAX: "512Mi" }).spoolMaxBytes).toBe(512 * 2 ** 20);
+    expect(load({ GOMIRROR_SPOOL_MAX: "1.5GB" }).spoolMaxBytes).toBe(1.5e9);
+    expect(load({}, ["--spool-max", "1000000"]).spoolMaxBytes).toBe(1e6);
+    for (const bad of ["0", "-1GiB", "2 gigs", "GiB", "1e9"]) {
+      expect(() => load({ GOMIRROR_SPOOL_MAX: bad })).toThrow(
+        /GOMIRROR_SPOOL_MAX=.*want (more than 0 bytes|an amount of bytes such as)/,
+      );
+    }
+    expect(settingsHelp()).toMatch(/--spool-max \(GOMIRROR_SPOOL_MAX\).*\[default: 1GiB\]/);
+  });
+
   it("reads the go command's variables", () => {
     const config = load({
       GOPROXY: "http://127.0.0.1:9|https://b.example.test,off",

@@ -1,3 +1,5 @@
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { ProxyError, notFound } from "../../lib/proxy/errors";
 import type { Download, ModuleInfo, ModuleSource } from "../../lib/proxy/sources/source";
@@ -88,4 +90,21 @@ export async function readStream(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * Reads a download the way its contract says a consumer must: the whole body into a file in
+ * `dir`, then the download's own check (Download.check) on that file. Resolves with the bytes
+ * only when the check passed; the file is removed either way.
+ */
+export async function readChecked(download: Download, dir: string): Promise<Buffer> {
+  const data = await readStream(download.body);
+  const file = path.join(dir, `checked-${process.hrtime.bigint()}.zip`);
+  await writeFile(file, data);
+  try {
+    await download.check?.(file);
+  } finally {
+    await rm(file, { force: true });
+  }
+  return data;
 }

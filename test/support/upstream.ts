@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -26,6 +26,18 @@ export interface Fault {
   readonly truncate?: boolean;
   /** Answer 200 with bytes that are not the file (same length; deterministic). */
   readonly garbage?: boolean;
+  /** Send the headers with the file's Content-Length and the first `cutAt` bytes, then close the connection. */
+  readonly cutAt?: number;
+  /** Send the headers and the first `stallAt` bytes, then nothing more (the connection stays open). */
+  readonly stallAt?: number;
+  /** Send the headers and the first `resetAt` bytes, then reset the connection (TCP RST). */
+  readonly resetAt?: number;
+  /** Declare this many bytes more than the file has, send the whole file, then close the connection. */
+  readonly extraLength?: number;
+  /** Answer 200 with this many bytes of garbage, chunked (no Content-Length), at full speed. */
+  readonly oversized?: number;
+  /** Answer every request with a redirect to itself. */
+  readonly redirectLoop?: boolean;
   /** Only the next `times` matching requests misbehave; afterwards the fault is spent. @default unlimited */
   readonly times?: number;
 }
@@ -136,6 +148,8 @@ export async function startStaticUpstream(options: StaticUpstreamOptions): Promi
       delays.add(done);
     });
   const faults = new Map<string, FaultEntry>();
+  // Stalled answers hold their connection until the upstream closes.
+  const stalled = new Set<() => void>();
 
   /** The fault for this request, consuming one use of a limited fault. Exact paths win over patterns. */
   function takeFault(p: string): Fault | undefined {
@@ -184,7 +198,15 @@ export async function startStaticUpstream(options: StaticUpstreamOptions): Promi
     const st = await stat(file).catch(() => undefined);
     if (!st || !st.isFile()) return sendText(res, 404, `not found: ${decoded}\n`);
 
+    if (fault?.redirectLoop) {
+      res.writeHead(302, { Location: req.url ?? "/", "Content-Length": "0" });
+      res.end();
+      return;
+    }
     const headers = { "Content-Type": contentTypeOf(decoded), "Content-Length": String(st.size) };
+    if (fault?.oversized !== undefined) return sendOversized(res, fault.oversized);
+    const partial = partialAnswer(fault, st.size);
+    if (partial) return sendPartial(req, file, contentTypeOf(decoded), partial, stalled);
     if (fault?.garbage) {
       res.writeHead(200, headers);
       res.end(method === "HEAD" ? undefined : garbageOf(st.size).subarray(0, st.size));
@@ -249,6 +271,7 @@ export async function startStaticUpstream(options: StaticUpstreamOptions): Promi
         server.close(() => resolve());
         server.closeAllConnections();
         for (const done of [...delays]) done();
+        for (const done of [...stalled]) done();
       });
       return closed;
     },
@@ -261,4 +284,73 @@ function sendText(res: http.ServerResponse, status: number, body: string): void 
     "Content-Length": Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+/** How an answer goes wrong after its headers: how much of the body is sent, and what then. */
+interface Partial {
+  readonly declared: number;
+  readonly sent: number;
+  readonly then: "close" | "stall" | "reset";
+}
+
+function partialAnswer(fault: Fault | undefined, size: number): Partial | undefined {
+  if (!fault) return undefined;
+  const upTo = (n: number): number => Math.max(0, Math.min(n, size));
+  if (fault.cutAt !== undefined) return { declared: size, sent: upTo(fault.cutAt), then: "close" };
+  if (fault.stallAt !== undefined) return { declared: size, sent: upTo(fault.stallAt), then: "stall" };
+  if (fault.resetAt !== undefined) return { declared: size, sent: upTo(fault.resetAt), then: "reset" };
+  if (fault.extraLength !== undefined)
+    return { declared: size + fault.extraLength, sent: size, then: "close" };
+  return undefined;
+}
+
+/**
+ * Writes the answer straight to the socket (node:http refuses to send fewer or more bytes than
+ * the Content-Length it was given), then misbehaves.
+ */
+async function sendPartial(
+  req: http.IncomingMessage,
+  file: string,
+  type: string,
+  partial: Partial,
+  stalled: Set<() => void>,
+): Promise<void> {
+  const socket = req.socket;
+  const data = (await readFile(file)).subarray(0, partial.sent);
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${partial.declared}\r\n\r\n`);
+  await new Promise<void>((resolve) => socket.write(data, () => resolve()));
+  if (partial.then === "stall") {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stalled.delete(done);
+        socket.destroy();
+        resolve();
+      };
+      stalled.add(done);
+      socket.once("close", done);
+    });
+    return;
+  }
+  // Let the bytes reach the client before the connection goes.
+  await new Promise((r) => setTimeout(r, 20));
+  if (partial.then === "reset") socket.resetAndDestroy();
+  else socket.destroy();
+}
+
+/** A 200 answer that never ends before `bytes` bytes of garbage, sent as fast as the client reads. */
+async function sendOversized(res: http.ServerResponse, bytes: number): Promise<void> {
+  res.writeHead(200, { "Content-Type": "application/octet-stream" });
+  const chunk = garbageOf(64 * 1024);
+  let sent = 0;
+  while (sent < bytes && !res.destroyed) {
+    const n = Math.min(chunk.length, bytes - sent);
+    sent += n;
+    if (!res.write(chunk.subarray(0, n))) {
+      await new Promise<void>((resolve) => {
+        res.once("drain", resolve);
+        res.once("close", resolve);
+      });
+    }
+  }
+  res.end();
 }

@@ -1,25 +1,21 @@
-import { createReadStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
-import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
+import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
-import { isCanonicalVersion } from "../module/semver";
+import { checkInfo, parseInfo, parseList } from "../module/info";
+import { checkGoMod } from "../module/modfile";
 import { isExactVersion } from "../module/version";
-import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
-import { parseInfo, parseList } from "../sources/upstream";
 import type { PutOptions, Storage, StoredObject } from "../storage/storage";
 import { readLimited } from "../read-limited";
+import { guarded } from "../streams";
 import { storageKeys } from "./keys";
 import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
 import { SingleFlight } from "./single-flight";
-import { Spool } from "./spool";
+import { SpoolDirectory } from "./spool-directory";
+import { ZipFills } from "./zip-fills";
 
 export interface CachedSourceOptions {
   /** Seconds that `list`, `@latest` and query `.info` answers stay fresh. */
@@ -28,8 +24,17 @@ export interface CachedSourceOptions {
   readonly metrics?: ProxyMetrics;
   /** Bytes of small immutable answers kept in memory. @default 64 MiB */
   readonly memoryBytes?: number;
-  /** Where a zip is spooled and checked before it is stored. @default the OS temp directory */
-  readonly spoolDirectory?: string;
+  /**
+   * Where a zip is spooled and checked before it is stored, and how much may be spooled at once.
+   * @default the OS temp directory, GOMIRROR_SPOOL_MAX's default
+   */
+  readonly spools?: SpoolDirectory;
+  /**
+   * Zips up to this size answer once they are checked, so that a refused one gets an error status
+   * with its reason; larger ones start streaming to their clients after this many bytes.
+   * @default 1 MiB
+   */
+  readonly streamAfterBytes?: number;
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
@@ -45,15 +50,12 @@ type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
 /**
  * Wraps a source with storage: `.mod`, `.zip` and canonical `.info` are immutable once stored;
  * `list`, `@latest` and query `.info` are kept for a TTL and served stale when the source
- * fails. Concurrent misses for the same file make one fetch (single-flight). A zip is streamed
- * to the first client and into storage at once; it becomes visible to others only once
- * completely stored.
+ * fails. Concurrent misses for the same file make one fetch (single-flight). A zip is spooled
+ * once and streamed to every client that asks meanwhile, checked, then stored (ZipFills).
  */
 export class CachedSource implements ModuleSource {
   private readonly flights = new SingleFlight<unknown>();
-  private readonly zipFills = new Map<string, Promise<void>>();
-  /** Each zip fill running now, until its spool is removed as well (what drain() waits for). */
-  private readonly fillTasks = new Set<Promise<void>>();
+  private readonly zipFills: ZipFills;
   private readonly memory: MemoryCache<{ value: unknown; fetched: number }>;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -66,6 +68,14 @@ export class CachedSource implements ModuleSource {
     this.memory = new MemoryCache(options.memoryBytes ?? 64 * 1024 * 1024, 256 * 1024);
     this.ttlMs = options.ttlSeconds * 1000;
     this.now = options.now ?? Date.now;
+    this.zipFills = new ZipFills({
+      streamAfterBytes: options.streamAfterBytes ?? 1024 * 1024,
+      inner,
+      storage,
+      spools: options.spools ?? new SpoolDirectory(),
+      logger: options.logger,
+      metrics: options.metrics,
+    });
   }
 
   list(path: string): Promise<string[]> {
@@ -97,9 +107,7 @@ export class CachedSource implements ModuleSource {
         storageKeys.info(path, query),
         async () => {
           const info = await this.inner.info(path, query);
-          if (info.Version !== query) {
-            throw new ProxyError("upstream", `${path}@${query}: source answered .info for ${info.Version}`);
-          }
+          checkInfo(path, query, info);
           return info;
         },
         encodeInfo,
@@ -121,7 +129,12 @@ export class CachedSource implements ModuleSource {
     return this.immutable(
       "mod",
       storageKeys.mod(path, version),
-      () => this.inner.mod(path, version),
+      async () => {
+        const data = await this.inner.mod(path, version);
+        // What no checksum database covers (GONOSUMDB, GOSUMDB=off) is checked here at least.
+        checkGoMod(path, version, data);
+        return data;
+      },
       (data) => data,
       (data) => data,
       MAX_GO_MOD_BYTES,
@@ -136,16 +149,7 @@ export class CachedSource implements ModuleSource {
       return { body: stored.body, size: stored.size };
     }
     this.options.metrics?.cacheMisses.inc({ kind: "zip" });
-    const running = this.zipFills.get(key);
-    if (running) {
-      // Another request is downloading this zip: wait until it is completely stored.
-      await running;
-      const done = await this.storage.get(key);
-      if (!done)
-        throw new ProxyError("internal", `${path}@${version}: zip vanished from storage after download`);
-      return { body: done.body, size: done.size };
-    }
-    return this.fillZip(key, path, version);
+    return this.zipFills.download(key, path, version);
   }
 
   /**
@@ -158,89 +162,29 @@ export class CachedSource implements ModuleSource {
     const download = await this.zip(path, version);
     download.body.resume();
     await finished(download.body);
-    await this.zipFills.get(key);
+    await this.zipFills.settled(key);
     if (!(await this.storage.stat(key))) {
       throw new ProxyError("internal", `${path}@${version}: zip was not stored after download`);
     }
     return key;
   }
 
-  /**
-   * Settles once every download and store running now has finished and its spool is removed
-   * (graceful shutdown: the process may exit right after).
-   */
+  /** Settles once every download and store running now has finished (graceful shutdown). */
   async drain(): Promise<void> {
-    await Promise.allSettled([this.flights.drain(), ...this.zipFills.values(), ...this.fillTasks]);
+    await Promise.all([this.flights.drain(), this.zipFills.drain()]);
   }
 
-  private async fillZip(key: string, path: string, version: string): Promise<Download> {
-    let settle!: (err?: unknown) => void;
-    const fill = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err ? reject(err) : resolve());
-    });
-    fill.catch(() => undefined); // followers observe it; no unhandled rejection here
-    this.zipFills.set(key, fill);
-    let download: Download | undefined;
-    let spoolDir: string | undefined;
-    let spool: Spool;
-    try {
-      download = await this.inner.zip(path, version);
-      spoolDir = await mkdtemp(join(this.options.spoolDirectory ?? tmpdir(), "gomirror-zip-"));
-      spool = await Spool.create(join(spoolDir, "module.zip"));
-    } catch (err) {
-      download?.body.destroy();
-      if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
-      this.zipFills.delete(key);
-      settle(err);
-      throw err;
-    }
-    const spoolFile = join(spoolDir, "module.zip");
-    const toClient = spool.reader();
-    // The client's own listener reports errors to it; this one keeps a stream that nobody reads
-    // yet from crashing the process.
-    toClient.on("error", () => undefined);
-    const body = download.body;
-
-    const task: Promise<void> = (async () => {
-      let stored: Readable | undefined;
-      try {
-        await spool.fill(body);
-        await checkModuleZip(spoolFile, path, version);
-        // Only a checked zip is completed for the client; a refused one is cut off short.
-        spool.release();
-        stored = createReadStream(spoolFile);
-        await this.storage.put(key, stored, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
-        settle();
-      } catch (err) {
-        stored?.destroy();
-        const fault =
-          err instanceof ProxyError ? err : new ProxyError("internal", `storing ${key}: ${String(err)}`);
-        this.options.logger.warn({ event: "zip_not_cached", key, err: fault.message }, "zip not cached");
-        spool.fail(fault);
-        body.destroy();
-        settle(fault);
-      } finally {
-        this.zipFills.delete(key);
-        // The client's reader keeps its own open handle, so it can finish after the name is gone.
-        await rm(spoolDir, { recursive: true, force: true });
-      }
-    })().finally(() => this.fillTasks.delete(task));
-    this.fillTasks.add(task);
-    return download.size === undefined ? { body: toClient } : { body: toClient, size: download.size };
-  }
-
-  /** A query's answer also fills the canonical `.info`, which never changes. */
+  /** A query's answer, once checked, also fills the canonical `.info`, which never changes. */
   private async rememberInfo(path: string, info: ModuleInfo): Promise<ModuleInfo> {
-    if (isCanonicalVersion(info.Version)) {
-      await this.storage
-        .put(storageKeys.info(path, info.Version), encodeInfo(info), {
-          ifNoneMatch: true,
-          maxBytes: MAX_INFO_BYTES,
-        })
-        .catch((err) =>
-          this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"),
-        );
-    }
+    checkInfo(path, undefined, info);
+    await this.storage
+      .put(storageKeys.info(path, info.Version), encodeInfo(info), {
+        ifNoneMatch: true,
+        maxBytes: MAX_INFO_BYTES,
+      })
+      .catch((err) =>
+        this.options.logger.warn({ err: String(err), path }, "could not store canonical .info"),
+      );
     return info;
   }
 
@@ -272,7 +216,9 @@ export class CachedSource implements ModuleSource {
   /** A stored object, or undefined; a storage that fails to answer counts as a miss. */
   private async lookup(key: string): Promise<StoredObject | undefined> {
     try {
-      return await this.storage.get(key);
+      const stored = await this.storage.get(key);
+      if (stored) guarded(stored.body);
+      return stored;
     } catch (err) {
       this.options.logger.error({ event: "cache_read_failed", key, err: String(err) }, "storage read failed");
       return undefined;

@@ -13,11 +13,20 @@ const STATUS: Record<ErrorKind, number> = {
   upstream: 502,
   "too-large": 502,
   security: 502,
+  unavailable: 503,
   internal: 500,
 };
 
+/** Seconds a client is asked to wait before it tries an "unavailable" request again. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export function statusFor(err: unknown): number {
   return STATUS[errorKind(err)];
+}
+
+/** Extra headers of an error answer: a 503 says when to try again. */
+export function errorHeaders(err: unknown): Record<string, string> {
+  return errorKind(err) === "unavailable" ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {};
 }
 
 /** The text/plain body: the error's own message for ProxyErrors, nothing internal otherwise. */

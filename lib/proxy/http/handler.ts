@@ -1,17 +1,16 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import type { Logger } from "pino";
+import { ProxyError } from "../errors";
 import type { ProxyMetrics } from "../metrics";
 import type { IndexHandler } from "../sync/feed";
 import { sortVersions } from "../module/semver";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
+import type { SumdbHandler } from "../sumdb/handler";
 import { cacheFor, cacheForever, type CacheAudience } from "./cache-control";
-import { messageFor, statusFor } from "./errors";
+import { errorHeaders, messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
-
-/** Serves `/sumdb/<rest>` (the checksum database proxy, lib/proxy/sumdb/handler.ts). */
-export type SumdbHandler = (req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
 
 /** Gives a presigned URL for a stored zip, in redirect mode (S3 storage). */
 export type ZipRedirector = (path: string, version: string) => Promise<string>;
@@ -24,6 +23,7 @@ export interface HandlerDeps {
   readonly ttlSeconds: number;
   /** Whether the proxy takes traffic (storage reachable, not shutting down). */
   readonly ready: () => Promise<boolean>;
+  /** Answers `/sumdb/<rest>` (the checksum database proxy). */
   readonly sumdb?: SumdbHandler;
   /** Serves `/index` (lib/proxy/sync/feed.ts). */
   readonly index?: IndexHandler;
@@ -34,6 +34,13 @@ export interface HandlerDeps {
   readonly clientOf?: (
     req: IncomingMessage,
   ) => { readonly tokenName?: string; readonly clientIp?: string } | undefined;
+}
+
+/** Age and Last-Modified of an answer kept since `savedAt` (the checksum database offline). */
+function keptSince(savedAt: Date | undefined): Record<string, string> {
+  if (!savedAt) return {};
+  const age = Math.max(0, Math.floor((Date.now() - savedAt.getTime()) / 1000));
+  return { age: String(age), "last-modified": savedAt.toUTCString() };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,9 +83,15 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     type: string,
     cache: string,
     body: Buffer | string,
+    extra: Record<string, string> = {},
   ): number {
     const data = typeof body === "string" ? Buffer.from(body) : body;
-    res.writeHead(status, { "content-type": type, "content-length": data.length, "cache-control": cache });
+    res.writeHead(status, {
+      "content-type": type,
+      "content-length": data.length,
+      "cache-control": cache,
+      ...extra,
+    });
     res.end(head ? undefined : data);
     return head ? 0 : data.length;
   }
@@ -100,20 +113,22 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       res.end();
       return Promise.resolve(0);
     }
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let sent = 0;
       body.on("data", (chunk: Buffer) => (sent += chunk.length));
-      body.on("error", (err) => {
-        // Headers are gone: the only honest signal left is to cut the connection.
-        logger.warn({ err: String(err) }, "zip stream failed mid-response");
-        res.destroy(err);
-        resolve(sent);
+      // pipeline also reports a failure the body had before this point, and ends both streams.
+      // Which side failed first: pipeline destroys the other with the same error.
+      let failed: "body" | "client" | undefined = body.errored ? "body" : undefined;
+      body.once("error", () => (failed ??= "body"));
+      res.once("close", () => {
+        if (!res.writableFinished) failed ??= "client";
       });
-      res.on("close", () => {
-        if (!res.writableFinished) body.destroy();
-        resolve(sent);
+      pipeline(body, res, (err) => {
+        // Headers are gone: a body that failed can only cut the connection (pipeline did), and
+        // the request is recorded as the failure it is. A client that went away is not one.
+        if (err && failed === "body") reject(err);
+        else resolve(sent);
       });
-      body.pipe(res);
     });
   }
 
@@ -141,7 +156,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         const text = await metrics.registry.metrics();
         return send(res, head, 200, metrics.registry.contentType, "no-store", text);
       }
-      case "sumdb":
+      case "sumdb": {
         if (!deps.sumdb) {
           return send(
             res,
@@ -152,8 +167,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
             "not found: no checksum database is proxied here\n",
           );
         }
-        await deps.sumdb(req, res, route.rest);
-        return 0;
+        const answer = await deps.sumdb(route.rest);
+        return send(res, head, 200, answer.type, answer.cache, answer.body, keptSince(answer.savedAt));
+      }
       case "index":
         if (!deps.index) {
           return send(res, head, 404, "text/plain; charset=utf-8", "no-store", "not found: no /index here\n");
@@ -192,6 +208,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           return 0;
         }
         const download = await deps.source.zip(route.path, route.version);
+        if (download.check) {
+          // Nothing ran the check its source asked for (no CachedSource in front of a VerifyingSource).
+          download.body.destroy();
+          throw new ProxyError(
+            "internal",
+            `${route.path}@${route.version}: zip reached the client unchecked`,
+          );
+        }
         return stream(res, head, download.body, download.size);
       }
     }
@@ -204,9 +228,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     let endpoint: Endpoint = "unknown";
     const head = req.method === "HEAD";
 
-    const finish = (bytes: number, err?: unknown): void => {
+    const finish = (bytes: number, err?: unknown, cut = false): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const code = String(res.statusCode);
+      // A body that failed after its headers went out (`cut`) was sent as 200 but is the
+      // failure's status in the metrics and the log, so that error rates and alarms see it.
+      const status = cut ? statusFor(err) : res.statusCode;
+      const code = String(status);
       metrics.requests.inc({ endpoint, code });
       metrics.requestDuration.observe({ endpoint }, seconds);
       if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
@@ -218,12 +245,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         method: req.method,
         url: req.url,
         endpoint,
-        status: res.statusCode,
+        status,
         bytes,
         durationMs: Math.round(seconds * 1000),
         ...deps.clientOf?.(req),
+        ...(cut ? { cut: true } : {}),
       };
-      if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
+      if (err && status >= 500) logger.error({ ...line, err: String(err) }, "request failed");
       else if (err) logger.info({ ...line, err: String(err) }, "request refused");
       else logger.info(line, "request");
     };
@@ -231,10 +259,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const fail = (err: unknown): void => {
       if (res.headersSent) {
         res.destroy();
-        finish(0, err);
+        finish(0, err, true);
         return;
       }
       const status = statusFor(err);
+      for (const [name, value] of Object.entries(errorHeaders(err))) res.setHeader(name, value);
       send(res, head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, id)}\n`);
       finish(0, err);
     };

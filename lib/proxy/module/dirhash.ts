@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { crc32 } from "node:zlib";
 import yauzl from "yauzl";
+import { guarded } from "../streams";
 
 /**
  * Go's `h1:` hashes (golang.org/x/mod/sumdb/dirhash Hash1), the checksums recorded in go.sum and
@@ -97,7 +98,7 @@ async function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readab
     if (entry.uncompressedSize !== 0) throw new Error("directory entry with content");
     return Buffer.alloc(0);
   }
-  const stream = await zip.openReadStreamPromise(entry);
+  const stream = guarded(await zip.openReadStreamPromise(entry));
   if (entry.crc32 === 0) return stream;
   return checkCrc(stream, entry.crc32, raw.toString("utf8"));
 }

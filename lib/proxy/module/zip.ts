@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { finished } from "node:stream/promises";
+import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { ProxyError } from "../errors";
 import { MAX_GO_MOD } from "./gomod";
@@ -156,7 +156,7 @@ export async function writeModuleZip(
   const zip = new yazl.ZipFile();
   const out = createWriteStream(file);
   let failure: unknown;
-  const done = finished(zip.outputStream.pipe(out)).catch((err: unknown) => {
+  const done = pipeline(zip.outputStream, out).catch((err: unknown) => {
     failure ??= err;
   });
   const prefix = `${what}/`;

@@ -139,14 +139,28 @@ const BYTE_UNITS: Record<string, number> = {
   mib: 2 ** 20,
   gib: 2 ** 30,
   tib: 2 ** 40,
+  // Kubernetes quantities write binary units without the B.
+  ki: 2 ** 10,
+  mi: 2 ** 20,
+  gi: 2 ** 30,
+  ti: 2 ** 40,
 };
 
-/** Parses `1048576`, `512MiB`, `20GiB`, `1.5GB`; undefined when it is not an amount of bytes. */
+/** Parses `1048576`, `512MiB`, `512Mi`, `20GiB`, `1.5GB`; undefined when it is not an amount of bytes. */
 export function parseBytes(value: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
   const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) return undefined;
   return Math.floor(Number(m[1]) * unit);
+}
+
+/** `n` bytes in the largest binary unit that divides it (`1GiB`, `512MiB`), else in bytes. */
+export function formatBytes(n: number): string {
+  for (const unit of ["TiB", "GiB", "MiB", "KiB"]) {
+    const size = BYTE_UNITS[unit.toLowerCase()]!;
+    if (n > 0 && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
 }
 
 /** An amount of bytes; 0 is allowed only when `zeroMeans` says what it does. */

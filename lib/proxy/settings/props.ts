@@ -1,5 +1,5 @@
 // Generated from lib/proxy/settings/schema.ts by `npm run settings`; do not edit.
-import type { DurationValue } from "./kinds";
+import type { ByteSize, DurationValue } from "./kinds";
 
 /**
  * The proxy's settings as construct props, identical on `GoMirror` (AWS) and
@@ -79,6 +79,13 @@ export interface ProxySettings {
    * @default - the proxy's default, `false`
    */
   readonly zipRedirect?: boolean;
+  /**
+   * Bytes that downloads in progress may spool in the temp directory at once; a cold fetch beyond it
+   * answers 503 (`GOMIRROR_SPOOL_MAX`).
+   *
+   * @default - the proxy's default, `1GiB`
+   */
+  readonly spoolMax?: ByteSize;
   /**
    * With client tokens, what clients without one may read: `none`, or `public` (public modules and
    * `/sumdb/`, never a private path) (`GOMIRROR_ANONYMOUS`).

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { DEFAULT_SPOOL_MAX_BYTES } from "../cache/spool-directory";
 import { parseRewriteRules, type RewriteRule } from "../git/rewrite";
 import { parseProxyList, type ProxyListEntry } from "../sources/proxy-list";
 import { parseCidr } from "../net/cidr";
@@ -6,6 +7,8 @@ import { checkS3Url } from "../storage/s3-url";
 import { parseGosumdb } from "../sumdb/config";
 import {
   bool,
+  bytes,
+  formatBytes,
   ConfigError,
   list,
   oneOf,
@@ -379,6 +382,14 @@ export const SCHEMA = {
     kind: workerCount,
     default: "1",
     help: "server processes sharing the port (`auto`: one per CPU); single-flight and the memory cache are per process",
+  }),
+  spoolMaxBytes: setting({
+    env: "GOMIRROR_SPOOL_MAX",
+    flag: "spool-max",
+    kind: bytes(),
+    default: formatBytes(DEFAULT_SPOOL_MAX_BYTES),
+    help: "bytes that downloads in progress may spool in the temp directory at once; a cold fetch beyond it answers 503",
+    prop: "spoolMax",
   }),
   authFile: setting({
     env: "GOMIRROR_AUTH_FILE",

@@ -25,6 +25,14 @@ export interface Download {
   readonly body: Readable;
   /** Size in bytes when the source knows it up front. */
   readonly size?: number;
+  /**
+   * A check of the whole file that must pass before anyone may have all of it (the checksum
+   * database's `h1:` hash): given the file the body was written to, it rejects with a
+   * ProxyError when the bytes must not be used. Whoever hands the bytes on runs it before the
+   * last byte leaves (CachedSource does, on its spool); the HTTP layer refuses a download that
+   * still carries one.
+   */
+  readonly check?: (file: string) => Promise<void>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
@@ -9,8 +9,9 @@ import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from 
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
+import { bounded, guarded } from "../streams";
 import { escapePath, escapeVersion } from "../module/escape";
-import { isCanonicalVersion } from "../module/semver";
+import { parseInfo, parseList } from "../module/info";
 import type { Download, ModuleInfo, ModuleSource } from "./source";
 
 export interface UpstreamOptions {
@@ -57,56 +58,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Checks an upstream's `.info` JSON and returns only the fields we know. */
-export function parseInfo(data: Buffer, what: string): ModuleInfo {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(data.toString("utf8"));
-  } catch {
-    throw new ProxyError("upstream", `${what}: invalid JSON in .info answer`);
-  }
-  if (typeof doc !== "object" || doc === null)
-    throw new ProxyError("upstream", `${what}: .info is not an object`);
-  const { Version, Time, Origin } = doc as Record<string, unknown>;
-  if (typeof Version !== "string" || !isCanonicalVersion(Version)) {
-    throw new ProxyError("upstream", `${what}: .info has invalid Version ${JSON.stringify(Version)}`);
-  }
-  if (Time !== undefined && (typeof Time !== "string" || Number.isNaN(Date.parse(Time)))) {
-    throw new ProxyError("upstream", `${what}: .info has invalid Time ${JSON.stringify(Time)}`);
-  }
-  const info: ModuleInfo = { Version, Time: typeof Time === "string" ? Time : "" };
-  return typeof Origin === "object" && Origin !== null
-    ? { ...info, Origin: Origin as ModuleInfo["Origin"] }
-    : info;
-}
-
-/** The versions of a `list` answer: first field of each line, kept only when canonical. */
-export function parseList(data: Buffer): string[] {
-  const versions = new Set<string>();
-  for (const line of data.toString("utf8").split("\n")) {
-    const v = line.trim().split(/\s+/)[0];
-    if (v && isCanonicalVersion(v)) versions.add(v);
-  }
-  return [...versions];
-}
-
-/** Fails a stream that delivers more than `limit` bytes, or fewer than `expected`. */
-function checkedLength(limit: number, expected: number | undefined, what: string): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      if (total > limit) done(new ProxyError("too-large", `${what} is larger than ${limit} bytes`));
-      else done(null, chunk);
-    },
-    flush(done) {
-      if (expected !== undefined && total !== expected) {
-        done(new ProxyError("upstream", `${what}: upstream sent ${total} of ${expected} bytes`));
-      } else done();
-    },
-  });
-}
-
 /**
  * One upstream GOPROXY (an http(s) or file URL). Answers 404 and 410 become "not-found";
  * anything else that is not a 200 with a sane body is an "upstream" fault.
@@ -129,38 +80,39 @@ export class UpstreamProxySource implements ModuleSource {
     this.retries = options.retries ?? 2;
   }
 
-  async list(modulePath: string): Promise<string[]> {
+  list(modulePath: string): Promise<string[]> {
     const rel = `${escapePath(modulePath)}/@v/list`;
-    const answer = await this.fetch(rel);
-    return parseList(await readLimited(answer.body, MAX_LIST_BYTES, `${modulePath} list`));
-  }
-
-  async info(modulePath: string, query: string): Promise<ModuleInfo> {
-    const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
-    const answer = await this.fetch(rel);
-    const what = `${modulePath}@${query}`;
-    return parseInfo(
-      await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`),
-      `${this.label}: ${what}`,
+    return this.fetch(rel, async (answer) =>
+      parseList(await readLimited(answer.body, MAX_LIST_BYTES, `${modulePath} list`)),
     );
   }
 
-  async latest(modulePath: string): Promise<ModuleInfo> {
-    const rel = `${escapePath(modulePath)}/@latest`;
-    const answer = await this.fetch(rel);
-    const what = `${modulePath}@latest`;
-    return parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, what), `${this.label}: ${what}`);
+  info(modulePath: string, query: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@v/${escapeQuery(query)}.info`;
+    const what = `${modulePath}@${query}`;
+    return this.fetch(rel, async (answer) =>
+      parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, `${what} .info`), `${this.label}: ${what}`),
+    );
   }
 
-  async mod(modulePath: string, version: string): Promise<Buffer> {
+  latest(modulePath: string): Promise<ModuleInfo> {
+    const rel = `${escapePath(modulePath)}/@latest`;
+    const what = `${modulePath}@latest`;
+    return this.fetch(rel, async (answer) =>
+      parseInfo(await readLimited(answer.body, MAX_INFO_BYTES, what), `${this.label}: ${what}`),
+    );
+  }
+
+  mod(modulePath: string, version: string): Promise<Buffer> {
     const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.mod`;
-    const answer = await this.fetch(rel);
-    return readLimited(answer.body, MAX_GO_MOD_BYTES, `${modulePath}@${version} go.mod`);
+    return this.fetch(rel, (answer) =>
+      readLimited(answer.body, MAX_GO_MOD_BYTES, `${modulePath}@${version} go.mod`),
+    );
   }
 
   async zip(modulePath: string, version: string): Promise<Download> {
     const rel = `${escapePath(modulePath)}/@v/${escapeVersion(version)}.zip`;
-    const answer = await this.fetch(rel);
+    const answer = await this.fetch(rel, async (raw) => raw);
     const what = `${modulePath}@${version} zip`;
     if (answer.size !== undefined && answer.size > MAX_ZIP_BYTES) {
       answer.body.destroy();
@@ -169,31 +121,35 @@ export class UpstreamProxySource implements ModuleSource {
         `${what} is ${answer.size} bytes, over Go's limit of ${MAX_ZIP_BYTES}`,
       );
     }
-    const body = answer.body.pipe(checkedLength(MAX_ZIP_BYTES, answer.size, what));
-    answer.body.on("error", (err) => body.destroy(wrapTransportError(err, this.label, rel)));
-    // A consumer that stops early must give the connection back to the pool.
-    body.on("close", () => answer.body.destroy());
+    const body = bounded(answer.body, {
+      limit: MAX_ZIP_BYTES,
+      expected: answer.size,
+      what: `${this.label}/${rel}`,
+      failure: (err) => {
+        const fault = wrapTransportError(err, this.label, rel);
+        this.logFailure(rel, fault);
+        return fault;
+      },
+    });
     return answer.size === undefined ? { body } : { body, size: answer.size };
   }
 
-  /** GET base/rel with bounded retries; resolves only for a 200. */
-  private async fetch(rel: string): Promise<RawAnswer> {
+  /**
+   * GET base/rel with bounded retries, and `read` its 200 answer. A body that breaks off while
+   * `read` reads it is the upstream's failure like any other: retried when that may help,
+   * counted, and logged as an upstream error.
+   */
+  private async fetch<T>(rel: string, read: (answer: RawAnswer) => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     const metrics = this.options.metrics;
     let outcome = "error";
     try {
-      const answer = await this.fetchWithRetries(rel);
+      const answer = await this.fetchWithRetries(rel, read);
       outcome = "ok";
       return answer;
     } catch (err) {
       if (err instanceof ProxyError && err.kind === "not-found") outcome = "not_found";
-      else {
-        metrics?.upstreamErrors.inc({ upstream: this.label });
-        this.options.logger?.warn(
-          { event: "upstream_error", upstream: this.label, path: rel, err: (err as Error).message },
-          "upstream failed",
-        );
-      }
+      else this.logFailure(rel, err);
       throw err;
     } finally {
       metrics?.upstreamRequests.inc({ upstream: this.label, outcome });
@@ -204,11 +160,21 @@ export class UpstreamProxySource implements ModuleSource {
     }
   }
 
-  private async fetchWithRetries(rel: string): Promise<RawAnswer> {
+  /** Counts and logs a failure of this upstream (log-based alarms match `upstream_error`). */
+  private logFailure(rel: string, err: unknown): void {
+    this.options.metrics?.upstreamErrors.inc({ upstream: this.label });
+    this.options.logger?.warn(
+      { event: "upstream_error", upstream: this.label, path: rel, err: (err as Error).message },
+      "upstream failed",
+    );
+  }
+
+  private async fetchWithRetries<T>(rel: string, read: (answer: RawAnswer) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let answer: RawAnswer;
       try {
         answer = this.base.startsWith("file:") ? await this.readFile(rel) : await this.get(rel);
+        if (answer.status === 200) return await read(answer);
       } catch (err) {
         const fault = wrapTransportError(err, this.label, rel);
         if (attempt < this.retries && isRetryable(err)) {
@@ -217,7 +183,6 @@ export class UpstreamProxySource implements ModuleSource {
         }
         throw fault;
       }
-      if (answer.status === 200) return answer;
       const text = await readLimited(answer.body, 4096, "error body").catch(() => Buffer.alloc(0));
       if (answer.status === 404 || answer.status === 410) {
         throw notFound(sanitizeMessage(text) || `not found: ${rel}`);
@@ -242,7 +207,7 @@ export class UpstreamProxySource implements ModuleSource {
     });
     const length = res.headers["content-length"];
     const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { status: res.statusCode, body: res.body, size };
+    return { status: res.statusCode, body: guarded(res.body), size };
   }
 
   private async readFile(rel: string): Promise<RawAnswer> {
@@ -252,11 +217,13 @@ export class UpstreamProxySource implements ModuleSource {
     try {
       const info = await stat(file);
       if (!info.isFile()) throw notFound(`not found: ${rel}`);
-      return { status: 200, body: createReadStream(file), size: info.size };
+      return { status: 200, body: guarded(createReadStream(file)), size: info.size };
     } catch (err) {
       if (err instanceof ProxyError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") throw notFound(`not found: ${rel}`);
+      // ENAMETOOLONG: a path element longer than the file system allows names nothing here.
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG")
+        throw notFound(`not found: ${rel}`);
       throw err;
     }
   }

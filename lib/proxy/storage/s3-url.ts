@@ -21,9 +21,14 @@ export function isBucketName(name: string): boolean {
   return BUCKET_NAME.test(name) && !name.includes("..");
 }
 
-/** Whether `prefix` is a valid key prefix: safe key segments, no slash at either end. */
+/** The longest key prefix: S3's 1,024-byte keys less the 768 the proxy's own keys may take. */
+const MAX_PREFIX_BYTES = 255;
+
+/** Whether `prefix` is a valid key prefix: safe key segments, no slash at either end, at most 255 bytes. */
 export function isKeyPrefix(prefix: string): boolean {
   if (prefix === "") return true;
+  // S3 keys are at most 1,024 bytes, and the proxy's own keys take up to 768 (cache/keys.ts).
+  if (Buffer.byteLength(prefix) > MAX_PREFIX_BYTES) return false;
   try {
     checkStorageKey(prefix);
     return true;
@@ -59,7 +64,7 @@ export function parseS3Url(url: string): S3Location {
   if (!isKeyPrefix(prefix)) {
     throw new Error(
       `storage URL ${JSON.stringify(url)} has key prefix ${JSON.stringify(prefix)}; ` +
-        "use slash-separated segments of letters, digits and ._~!+@-",
+        "use at most 255 bytes of slash-separated segments of letters, digits and ._~!+@-",
     );
   }
   return { bucket, prefix };

@@ -10,6 +10,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { Readable } from "node:stream";
 import { ProxyError } from "../errors";
+import { guarded } from "../streams";
 import { checkStoragePrefix } from "./prefix";
 import { formatS3Url, parseS3Url, type S3Location } from "./s3-url";
 import type { ObjectInfo, PutOptions, PutResult, Storage, StoredObject } from "./storage";
@@ -245,7 +246,8 @@ export class S3Storage implements Storage {
       return {
         size: out.ContentLength ?? 0,
         modified: out.LastModified ?? new Date(0),
-        body: out.Body,
+        // The connection may fail before the caller reads: handled from now on (streams.ts).
+        body: guarded(out.Body),
       };
     } catch (err) {
       if (isMissingObject(err)) return undefined;

@@ -1,12 +1,8 @@
-import type { SumdbHandler } from "../http/handler";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
 import { invalid, notFound, ProxyError } from "../errors";
 import { cacheFor, cacheForever, type CacheAudience } from "../http/cache-control";
-import { messageFor, statusFor } from "../http/errors";
 import { unescapePath, unescapeVersion } from "../module/escape";
 import { matchPrefixPatterns } from "../module/glob";
-import { checkPath } from "../module/path";
+import { checkCanonicalVersion } from "../module/version";
 import { parseTilePath } from "./tlog";
 import type { SumdbClient } from "./client";
 
@@ -22,6 +18,9 @@ import type { SumdbClient } from "./client";
  *   private module names never leave the network; verified answers are kept for good.
  * - `tile/<H>/<L>/<N>[.p/<W>]`: validated; full tiles kept for good, partial ones briefly.
  * Unknown database names and paths answer 404.
+ *
+ * The handler only decides what to answer; the HTTP layer sends it (and turns the ProxyErrors it
+ * throws into statuses), the same way for every endpoint.
  */
 
 export interface SumdbProxyOptions {
@@ -29,15 +28,26 @@ export interface SumdbProxyOptions {
   readonly databases: readonly SumdbClient[];
   /** GONOSUMDB patterns (GOPRIVATE when unset): lookups of these paths are refused. @default "" */
   readonly noSumdb?: string;
-  readonly logger?: Logger;
   /** Seconds `latest` and partial tiles may be cached by clients. @default 60 */
   readonly shortTtlSeconds?: number;
   /** Who may keep answers: "private" when clients need tokens. @default "public" */
   readonly cacheAudience?: CacheAudience;
 }
 
+/** A successful answer: sent with status 200. */
+export interface SumdbAnswer {
+  readonly type: string;
+  /** The Cache-Control header. */
+  readonly cache: string;
+  readonly body: Buffer | string;
+  /** When a kept answer was saved (offline): sent as Age and Last-Modified. */
+  readonly savedAt?: Date;
+}
+
+/** Answers `/sumdb/<rest>`, or throws a ProxyError saying why not. */
+export type SumdbHandler = (rest: string) => Promise<SumdbAnswer>;
+
 const TEXT = "text/plain; charset=utf-8";
-const MOD_VER = /^[^@]+@v[0-9]+\.[0-9]+\.[0-9]+(-[^@]*)?(\+incompatible)?$/;
 
 function decodeRest(rest: string): string {
   let decoded: string;
@@ -55,13 +65,6 @@ function decodeRest(rest: string): string {
   return decoded;
 }
 
-/** An answer kept while the database is unreachable carries its true age, never a fresh one. */
-function keptSince(savedAt: Date | undefined): Record<string, string> {
-  if (!savedAt) return {};
-  const age = Math.max(0, Math.floor((Date.now() - savedAt.getTime()) / 1000));
-  return { age: String(age), "last-modified": savedAt.toUTCString() };
-}
-
 export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
   const noSumdb = options.noSumdb ?? "";
   const audience = options.cacheAudience ?? "public";
@@ -70,31 +73,7 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
   // Longest name first, so that `a.example/b` wins over `a.example` for `a.example/b/latest`.
   const databases = [...options.databases].sort((a, b) => b.name.length - a.name.length);
 
-  function send(
-    req: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    type: string,
-    cache: string,
-    body: Buffer | string,
-    savedAt?: Date,
-  ): void {
-    const data = typeof body === "string" ? Buffer.from(body) : body;
-    res.writeHead(status, {
-      "content-type": type,
-      "content-length": data.length,
-      "cache-control": cache,
-      ...keptSince(savedAt),
-    });
-    res.end(req.method === "HEAD" ? undefined : data);
-  }
-
-  async function answer(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      send(req, res, 405, TEXT, "no-store", "method not allowed\n");
-      return;
-    }
+  return async (rest) => {
     const target = decodeRest(rest);
     const db = databases.find((d) => target.startsWith(`${d.name}/`));
     if (!db) {
@@ -105,31 +84,25 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
     }
     const op = target.slice(db.name.length + 1);
 
-    if (op === "supported") {
-      send(req, res, 200, TEXT, shortCache, "");
-      return;
-    }
+    if (op === "supported") return { type: TEXT, cache: shortCache, body: "" };
     if (op === "latest") {
       const { body, savedAt } = await db.fetchLatest();
-      send(req, res, 200, TEXT, "no-cache", body, savedAt);
-      return;
+      return { type: TEXT, cache: "no-cache", body, savedAt };
     }
     if (op.startsWith("lookup/")) {
       const modVer = op.slice("lookup/".length);
-      if (!MOD_VER.test(modVer))
-        throw invalid(`invalid module@version syntax ${JSON.stringify(modVer.slice(0, 200))}`);
       const at = modVer.indexOf("@");
+      if (at <= 0) throw invalid(`invalid module@version syntax ${JSON.stringify(modVer.slice(0, 200))}`);
+      // The rules of the GOPROXY routes for .mod and .zip: a valid path, one exact version of it.
       const path = unescapePath(modVer.slice(0, at));
-      unescapeVersion(modVer.slice(at + 1));
-      checkPath(path);
+      checkCanonicalVersion(path, unescapeVersion(modVer.slice(at + 1)));
       if (matchPrefixPatterns(noSumdb, path)) {
         throw new ProxyError(
           "forbidden",
           `${path} matches GONOSUMDB/GOPRIVATE: gomirror does not look private module paths up in the checksum database ${db.name}`,
         );
       }
-      send(req, res, 200, TEXT, IMMUTABLE, await db.lookupRaw(modVer));
-      return;
+      return { type: TEXT, cache: IMMUTABLE, body: await db.lookupRaw(modVer) };
     }
     if (op.startsWith("tile/")) {
       let tile;
@@ -140,37 +113,10 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
       }
       const { body, immutable, savedAt } = await db.fetchTile(tile);
       const type = tile.l === -1 ? TEXT : "application/octet-stream";
-      send(req, res, 200, type, immutable ? IMMUTABLE : shortCache, body, savedAt);
-      return;
+      return { type, cache: immutable ? IMMUTABLE : shortCache, body, savedAt };
     }
     throw notFound(
       `not found: ${JSON.stringify(op.slice(0, 200))} is not a checksum database path (want supported, latest, lookup/ or tile/)`,
     );
-  }
-
-  return async (req, res, rest) => {
-    try {
-      await answer(req, res, rest);
-    } catch (err) {
-      const status = statusFor(err);
-      if (status >= 500) {
-        options.logger?.warn(
-          { event: "sumdb_error", path: rest.slice(0, 300), err: String(err) },
-          "checksum database request failed",
-        );
-      }
-      if (res.headersSent) {
-        res.destroy(err as Error);
-        return;
-      }
-      send(
-        req,
-        res,
-        status,
-        TEXT,
-        "no-store",
-        `${messageFor(err, String(res.getHeader("x-request-id") ?? "-"))}\n`,
-      );
-    }
   };
 }

@@ -1,3 +1,4 @@
+import { fitStorageKey } from "../cache/keys";
 import { readLimited } from "../read-limited";
 import type { Storage } from "../storage/storage";
 import { HASH_SIZE, tilePath, type Tile } from "./tlog";
@@ -63,6 +64,11 @@ export class StorageSumdbStore implements SumdbStore {
     this.prefix = `sumdb/${name}/`;
   }
 
+  /** A lookup's key; a module path too long for some backend is fitted like module keys are. */
+  private lookupKey(escapedModVer: string): string {
+    return fitStorageKey(`${this.prefix}lookup/${escapedModVer}`);
+  }
+
   private async read(key: string): Promise<StoredData | undefined> {
     const obj = await this.storage.get(key);
     if (!obj) return undefined;
@@ -79,11 +85,11 @@ export class StorageSumdbStore implements SumdbStore {
   }
 
   async lookup(escapedModVer: string): Promise<Buffer | undefined> {
-    return (await this.read(`${this.prefix}lookup/${escapedModVer}`))?.data;
+    return (await this.read(this.lookupKey(escapedModVer)))?.data;
   }
 
   async saveLookup(escapedModVer: string, data: Buffer): Promise<void> {
-    await this.storage.put(`${this.prefix}lookup/${escapedModVer}`, data, { ifNoneMatch: true });
+    await this.storage.put(this.lookupKey(escapedModVer), data, { ifNoneMatch: true });
   }
 
   async tile(tile: Tile): Promise<StoredData | undefined> {

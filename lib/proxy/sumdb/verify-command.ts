@@ -7,7 +7,7 @@ import { SingleBar } from "cli-progress";
 import type { Logger } from "pino";
 import { ProxyError } from "../errors";
 import { hashGoMod, hashZipFile } from "../module/dirhash";
-import { unescapePath, unescapeVersion } from "../module/escape";
+import { parseModuleFileKey, type ModuleFileKey } from "../cache/keys";
 import type { ProxyListEntry } from "../sources/proxy-list";
 import type { Storage } from "../storage/storage";
 import { SumdbClient, type SumdbLookup } from "./client";
@@ -60,29 +60,11 @@ export interface VerifySummary {
   readonly failures: readonly VerifyFailure[];
 }
 
-interface CachedFile {
-  readonly key: string;
-  readonly path: string;
-  readonly version: string;
-  readonly ext: "mod" | "zip";
-}
-
-/** Reads a storage key `<escaped path>/@v/<escaped version>.(mod|zip)`; undefined for anything else. */
-export function parseModuleFileKey(key: string): CachedFile | undefined {
-  const m = /^(.+)\/@v\/([^/]+)\.(mod|zip)$/.exec(key);
-  if (!m || key.startsWith("sumdb/")) return undefined;
-  try {
-    return { key, path: unescapePath(m[1]), version: unescapeVersion(m[2]), ext: m[3] as "mod" | "zip" };
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const { storage, logger } = options;
   const database = options.database ?? buildDatabase(options);
 
-  const files: CachedFile[] = [];
+  const files: ModuleFileKey[] = [];
   for await (const key of storage.list("")) {
     const file = parseModuleFileKey(key);
     if (file) files.push(file);
@@ -106,7 +88,7 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   let removed = 0;
   const failures: VerifyFailure[] = [];
   const lookups = new Map<string, Promise<SumdbLookup>>();
-  const lookup = (f: CachedFile): Promise<SumdbLookup> => {
+  const lookup = (f: ModuleFileKey): Promise<SumdbLookup> => {
     const id = `${f.path}@${f.version}`;
     let p = lookups.get(id);
     if (!p) {
@@ -117,7 +99,7 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   };
 
   const fail = async (
-    f: CachedFile,
+    f: ModuleFileKey,
     kind: "mismatch" | "error",
     reason: string,
     removable: boolean,
@@ -143,7 +125,7 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     );
   };
 
-  const checkOne = async (f: CachedFile): Promise<void> => {
+  const checkOne = async (f: ModuleFileKey): Promise<void> => {
     if (!needsVerification(options.config.noSumdb, f.path)) {
       skippedPrivate++;
       return;

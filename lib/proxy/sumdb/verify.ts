@@ -1,15 +1,10 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as joinPath } from "node:path";
-import { Transform, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError } from "../errors";
 import { MAX_ZIP_BYTES } from "../limits";
 import { hashGoMod, hashZipFile } from "../module/dirhash";
 import { matchPrefixPatterns } from "../module/glob";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
+import { guarded } from "../streams";
 import type { SumdbLookup } from "./client";
 
 /** What the verifier needs of a checksum database: its name and verified lookups (SumdbClient). */
@@ -25,8 +20,6 @@ export interface VerifyingSourceOptions {
   readonly logger?: Logger;
   /** Counts refused downloads (`gomirror_checksum_mismatches_total`); a prom-client Counter fits. */
   readonly mismatches?: { inc(): void };
-  /** Where zips are spooled while they are hashed. @default os.tmpdir() */
-  readonly tmpDir?: string;
   /** The largest zip accepted. @default MAX_ZIP_BYTES (the go command's 500 MiB) */
   readonly maxZipBytes?: number;
 }
@@ -41,10 +34,12 @@ export function needsVerification(noSumdb: string, path: string): boolean {
 
 /**
  * A ModuleSource wrapper that checks every `.mod` and `.zip` of a public module against the
- * checksum database before handing it on, so a tampered upstream can never get bytes into the
- * cache or to a client. Zips are spooled to a temporary file (never held in memory), hashed,
- * verified, then streamed from that file, which is removed once the stream closes.
- * `list`, `.info` and `@latest` carry no checksums and pass through.
+ * checksum database, so a tampered upstream can never get bytes into the cache or to a client.
+ * A `.mod` is checked before it is handed on. A zip is handed on as it streams, with a `check`
+ * (Download.check) that hashes the whole file: whoever spools it runs the check before the last
+ * byte leaves (CachedSource does, so a zip is spooled once, not once here and once there). The
+ * database lookup starts with the download. `list`, `.info` and `@latest` carry no checksums and
+ * pass through.
  */
 export class VerifyingSource implements ModuleSource {
   private readonly db: ChecksumDatabase;
@@ -86,6 +81,7 @@ export class VerifyingSource implements ModuleSource {
 
   async zip(path: string, version: string): Promise<Download> {
     const download = await this.inner.zip(path, version);
+    guarded(download.body);
     if (!this.verifies(path)) return download;
     const limit = this.options.maxZipBytes ?? MAX_ZIP_BYTES;
     if (download.size !== undefined && download.size > limit) {
@@ -96,25 +92,20 @@ export class VerifyingSource implements ModuleSource {
       );
     }
     const expected = this.lookup(path, version);
-    const dir = await mkdtemp(joinPath(this.options.tmpDir ?? tmpdir(), "gomirror-verify-"));
-    const file = joinPath(dir, "module.zip");
-    try {
-      await pipeline(download.body, limitBytes(limit, `${path}@${version}`), createWriteStream(file));
-      const got = await hashZipFile(file).catch((err: unknown) => {
-        throw new ProxyError(
-          "upstream",
-          `${path}@${version}: the module zip from upstream is not a valid zip: ${(err as Error).message}`,
-        );
-      });
-      this.check(path, version, "module", got, (await expected).zipHash);
-      const size = (await stat(file)).size;
-      const body: Readable = createReadStream(file);
-      body.once("close", () => void rm(dir, { recursive: true, force: true }));
-      return { body, size };
-    } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
+    const sourceCheck = download.check;
+    return {
+      ...download,
+      check: async (file) => {
+        await sourceCheck?.(file);
+        const got = await hashZipFile(file).catch((err: unknown) => {
+          throw new ProxyError(
+            "upstream",
+            `${path}@${version}: the module zip from upstream is not a valid zip: ${(err as Error).message}`,
+          );
+        });
+        this.check(path, version, "module", got, (await expected).zipHash);
+      },
+    };
   }
 
   /** The lookup, started early; a failure is turned into a ProxyError that says what to do. */
@@ -172,18 +163,4 @@ export class VerifyingSource implements ModuleSource {
     this.options.mismatches?.inc();
     throw new ProxyError("security", message);
   }
-}
-
-function limitBytes(limit: number, what: string): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      if (total > limit) {
-        done(new ProxyError("too-large", `${what}: module zip is larger than the ${limit}-byte limit`));
-        return;
-      }
-      done(null, chunk);
-    },
-  });
 }

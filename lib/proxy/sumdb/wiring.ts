@@ -6,8 +6,7 @@ import type { Storage } from "../storage/storage";
 import { SumdbClient } from "./client";
 import { parseGosumdb } from "./config";
 import type { CacheAudience } from "../http/cache-control";
-import type { SumdbHandler } from "../http/handler";
-import { createSumdbHandler } from "./handler";
+import { createSumdbHandler, type SumdbHandler } from "./handler";
 import { VerifyingSource } from "./verify";
 
 /**
@@ -30,8 +29,6 @@ export interface SumdbWiringParts {
   /** Where refusals are counted: ProxyMetrics fits (`checksumMismatches`). */
   readonly metrics?: { readonly checksumMismatches: { inc(): void } };
   readonly dispatcher?: Dispatcher;
-  /** Where zips are spooled while verified. @default os.tmpdir() */
-  readonly tmpDir?: string;
   /** Who may keep `/sumdb/` answers. @default "public" */
   readonly cacheAudience?: CacheAudience;
 }
@@ -59,12 +56,10 @@ export function createSumdbWiring(
         noSumdb: config.noSumdb,
         logger: parts.logger,
         mismatches: parts.metrics?.checksumMismatches,
-        tmpDir: parts.tmpDir,
       }),
     handler: createSumdbHandler({
       databases: [client],
       noSumdb: config.noSumdb,
-      logger: parts.logger,
       shortTtlSeconds: config.cacheTtlSeconds,
       cacheAudience: parts.cacheAudience,
     }),

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ObjectInfo, PutOptions, PutResult, Storage, StoredObject } from "../storage/storage";
-import { parseModuleFileKey } from "../sumdb/verify-command";
+import { parseModuleFileKey } from "../cache/keys";
 import { IndexLog } from "./index-log";
 
 /**

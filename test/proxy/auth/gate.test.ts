@@ -96,10 +96,9 @@ describe("the access gate of a running proxy", () => {
       metrics: new ProxyMetrics(),
       storage: new DiskStorage(config.storage),
       direct: git,
-      sumdb: async (_req, res, rest) => {
+      sumdb: async (rest) => {
         sumdbCalls.push(rest);
-        res.writeHead(200, { "content-type": "text/plain" });
-        res.end("sumdb answer\n");
+        return { type: "text/plain", cache: "no-store", body: "sumdb answer\n" };
       },
     });
   }

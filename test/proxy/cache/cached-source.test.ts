@@ -1,23 +1,64 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { CachedSource } from "../../../lib/proxy/cache/cached-source";
 import { storageKeys } from "../../../lib/proxy/cache/keys";
 import { SingleFlight } from "../../../lib/proxy/cache/single-flight";
+import { SpoolDirectory } from "../../../lib/proxy/cache/spool-directory";
+import { hashZipFile } from "../../../lib/proxy/module/dirhash";
+import type { Download } from "../../../lib/proxy/sources/source";
+import { VerifyingSource, type ChecksumDatabase } from "../../../lib/proxy/sumdb/verify";
 import { ProxyError } from "../../../lib/proxy/errors";
 import { silentLogger } from "../../../lib/proxy/logger";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { brokenDownload, FakeSource, readStream } from "../../support/fake-source";
+import { FaultyStorage } from "../../support/faulty-storage";
 import { makeModuleZip } from "../../support/module-zip";
 
 const M = "example.test/Upper/m";
 let ZIP: Buffer;
+let ZIP_HASH: string;
 beforeAll(async () => {
   ZIP = await makeModuleZip(M, "v1.0.0", { fillerBytes: 300 * 1024 });
+  const dir = mkdtempSync(path.join(tmpdir(), "gomirror-cache-hash-"));
+  writeFileSync(path.join(dir, "m.zip"), ZIP);
+  ZIP_HASH = await hashZipFile(path.join(dir, "m.zip"));
+  rmSync(dir, { recursive: true, force: true });
 });
+
+/** A checksum database that knows one hash for every zip. */
+function databaseWith(zipHash: string): ChecksumDatabase {
+  return {
+    name: "sumdb.example.test",
+    lookup: async () => ({ id: 1, zipHash, modHash: undefined, raw: Buffer.alloc(0) }),
+  };
+}
+
+/** A zip download whose bytes come as the test lets them: `half()`, then `rest()`. */
+function gatedZip(data: Buffer): { download: Download; half(): void; rest(): void } {
+  const body = new PassThrough();
+  const middle = Math.floor(data.length / 2);
+  return {
+    download: { body, size: data.length },
+    half: () => body.write(data.subarray(0, middle)),
+    rest: () => body.end(data.subarray(middle)),
+  };
+}
+
+/** Reads what `stream` has within `ms`, without waiting for its end. */
+async function readFor(stream: Readable, ms: number): Promise<number> {
+  let got = 0;
+  const onData = (chunk: Buffer): void => void (got += chunk.length);
+  stream.on("data", onData);
+  await delay(ms);
+  stream.off("data", onData);
+  stream.pause();
+  return got;
+}
 
 function setup(ttlSeconds = 60) {
   const dir = mkdtempSync(path.join(tmpdir(), "gomirror-cache-"));
@@ -36,6 +77,7 @@ function setup(ttlSeconds = 60) {
     logger: silentLogger(),
     metrics,
     now: () => clock.now,
+    spools: new SpoolDirectory({ root: dir }),
   });
   return {
     dir,
@@ -60,7 +102,10 @@ async function counter(
 describe("CachedSource", () => {
   let t: ReturnType<typeof setup>;
   beforeEach(() => (t = setup()));
-  afterEach(() => t.cleanup());
+  afterEach(async () => {
+    await t.cached.drain();
+    t.cleanup();
+  });
 
   it("stores immutable files once and never asks the source again", async () => {
     expect((await t.cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
@@ -176,34 +221,10 @@ describe("CachedSource", () => {
     expect(await counter(t.metrics, "cacheHits", "zip")).toBe(1);
   });
 
-  it("has removed a zip's spool by the time drain() settles, stored or refused", async () => {
-    // The server exits as soon as drain() settles on SIGTERM: a spool still there then stays.
-    const spoolDirectory = mkdtempSync(path.join(tmpdir(), "gomirror-spools-"));
-    try {
-      const cached = new CachedSource(t.inner, t.storage, {
-        ttlSeconds: 60,
-        logger: silentLogger(),
-        spoolDirectory,
-      });
-      const stored = await cached.zip(M, "v1.0.0");
-      expect((await readStream(stored.body)).equals(ZIP)).toBe(true);
-      await cached.drain();
-      expect(readdirSync(spoolDirectory)).toEqual([]);
-
-      t.inner.zip = async () => brokenDownload(ZIP.subarray(0, 1000), ZIP.length);
-      const broken = await cached.zip(M, "v1.1.0");
-      await expect(readStream(broken.body)).rejects.toThrow();
-      await cached.drain();
-      expect(readdirSync(spoolDirectory)).toEqual([]);
-    } finally {
-      rmSync(spoolDirectory, { recursive: true, force: true });
-    }
-  });
-
   it("stores nothing when a zip download breaks off, and the client sees an error, not a short zip", async () => {
     t.inner.zip = async () => brokenDownload(ZIP.subarray(0, 1000), ZIP.length);
-    const download = await t.cached.zip(M, "v1.0.0");
-    await expect(readStream(download.body)).rejects.toThrow(/upstream sent 1000/);
+    const read = t.cached.zip(M, "v1.0.0").then((download) => readStream(download.body));
+    await expect(read).rejects.toThrow(/upstream sent 1000/);
     await t.cached.drain();
     expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
     const keys: string[] = [];
@@ -211,12 +232,27 @@ describe("CachedSource", () => {
     expect(keys).toEqual([]);
   });
 
-  it("refuses a zip that is not a module zip: not stored, the client's body cut short", async () => {
+  it("survives a zip body that fails before the cache has started reading it", async () => {
+    t.inner.zip = async () => {
+      const body = new Readable({ read() {} });
+      // Fails while the cache is still preparing (its spool), before it reads a byte.
+      process.nextTick(() => body.destroy(new ProxyError("upstream", "connection reset")));
+      return { body, size: ZIP.length };
+    };
+    const outcome = await t.cached
+      .zip(M, "v1.0.0")
+      .then((download) => readStream(download.body))
+      .catch((err: unknown) => err);
+    expect(outcome).toMatchObject({ kind: "upstream", message: "connection reset" });
+    await t.cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+  });
+
+  it("refuses a zip that is not a module zip: not stored, the client told why", async () => {
     const wrongPrefix = await makeModuleZip("example.test/other", "v1.0.0");
     for (const bad of [Buffer.from("this is not a zip file at all"), wrongPrefix]) {
       t.inner.zip = async () => ({ body: Readable.from([bad]), size: bad.length });
-      const download = await t.cached.zip(M, "v1.0.0");
-      await expect(readStream(download.body)).rejects.toThrow(/not a valid zip file|does not have prefix/);
+      await expect(t.cached.zip(M, "v1.0.0")).rejects.toThrow(/not a valid zip file|does not have prefix/);
       await t.cached.drain();
       expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
     }
@@ -243,6 +279,127 @@ describe("CachedSource", () => {
     expect((await cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
     await expect(cached.list(M)).resolves.toEqual(["v1.0.0", "v1.1.0"]);
     await expect(cached.info(M, "v1.0.0")).resolves.toMatchObject({ Version: "v1.0.0" });
+  });
+
+  it("streams a public zip to its client as it comes, verified with one spool before the last byte", async () => {
+    const gate = gatedZip(ZIP);
+    t.inner.zip = async () => gate.download;
+    const verified = new VerifyingSource(t.inner, { database: databaseWith(ZIP_HASH) });
+    const spools = new SpoolDirectory({ root: t.dir });
+    const cached = new CachedSource(verified, t.storage, {
+      ttlSeconds: 60,
+      logger: silentLogger(),
+      spools,
+      streamAfterBytes: 64 * 1024,
+    });
+    gate.half();
+    const download = await Promise.race([cached.zip(M, "v1.0.0"), delay(2000).then(() => undefined)]);
+    expect(download).toBeDefined(); // answered while the upstream has sent half
+    const early = await readFor(download!.body, 200);
+    expect(early).toBeGreaterThan(0);
+    expect(early).toBeLessThanOrEqual(Math.floor(ZIP.length / 2));
+    gate.rest();
+    const rest = await readStream(download!.body);
+    expect(Buffer.concat([ZIP.subarray(0, early), rest]).equals(ZIP)).toBe(true);
+    await cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toMatchObject({ size: ZIP.length });
+  });
+
+  it("refuses a tampered public zip with the reason, before its client has a byte, and stores nothing", async () => {
+    const verified = new VerifyingSource(t.inner, { database: databaseWith("h1:somethingElse=") });
+    const spools = new SpoolDirectory({ root: t.dir });
+    const cached = new CachedSource(verified, t.storage, { ttlSeconds: 60, logger: silentLogger(), spools });
+    await expect(cached.zip(M, "v1.0.0")).rejects.toMatchObject({
+      kind: "security",
+      message: expect.stringMatching(/checksum mismatch/),
+    });
+    await cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+  });
+
+  it("cuts a large tampered public zip short of its last byte, and stores nothing", async () => {
+    const verified = new VerifyingSource(t.inner, { database: databaseWith("h1:somethingElse=") });
+    const cached = new CachedSource(verified, t.storage, {
+      ttlSeconds: 60,
+      logger: silentLogger(),
+      streamAfterBytes: 64 * 1024,
+      spools: new SpoolDirectory({ root: t.dir }),
+    });
+    const download = await cached.zip(M, "v1.0.0");
+    let got = 0;
+    download.body.on("data", (chunk: Buffer) => (got += chunk.length));
+    await expect(readStream(download.body)).rejects.toMatchObject({ kind: "security" });
+    expect(got).toBeLessThan(ZIP.length);
+    await cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+  });
+
+  it.each(["read-only", "full"] as const)(
+    "does not cut off a slow client when the %s storage refuses the zip",
+    async (fault) => {
+      const storage = new FaultyStorage(t.storage);
+      storage.fault = fault;
+      const metrics = new ProxyMetrics();
+      const spools = new SpoolDirectory({ root: t.dir });
+      const cached = new CachedSource(t.inner, storage, {
+        ttlSeconds: 60,
+        logger: silentLogger(),
+        metrics,
+        spools,
+      });
+      const download = await cached.zip(M, "v1.0.0");
+      // The client reads one chunk, stalls (far behind) while the store fails, then reads the rest.
+      const early = await new Promise<number>((resolve) =>
+        download.body.once("data", (chunk: Buffer) => {
+          download.body.pause();
+          resolve(chunk.length);
+        }),
+      );
+      await cached.drain();
+      expect(storage.failedPuts).toBe(1);
+      const rest = await readStream(download.body);
+      expect(early + rest.length).toBe(ZIP.length);
+      expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+      expect((await metrics.cacheWriteFailures.get()).values).toEqual([
+        expect.objectContaining({ labels: { kind: "zip" }, value: 1 }),
+      ]);
+    },
+  );
+
+  it("refuses a new cold zip with 'unavailable' while downloads in progress fill the spool space", async () => {
+    const other = await makeModuleZip(M, "v1.1.0", { fillerBytes: 300 * 1024 });
+    const gate = gatedZip(ZIP);
+    t.inner.zip = async (_p, version) =>
+      version === "v1.0.0" ? gate.download : { body: Readable.from([other]), size: other.length };
+    const spools = new SpoolDirectory({ root: t.dir, maxBytes: ZIP.length + 1000 });
+    const cached = new CachedSource(t.inner, t.storage, {
+      ttlSeconds: 60,
+      logger: silentLogger(),
+      spools,
+      streamAfterBytes: 64 * 1024,
+    });
+    gate.half();
+    const first = await cached.zip(M, "v1.0.0");
+    await expect(cached.zip(M, "v1.1.0")).rejects.toMatchObject({ kind: "unavailable" });
+    gate.rest();
+    expect((await readStream(first.body)).equals(ZIP)).toBe(true);
+    await cached.drain();
+    expect((await readStream((await cached.zip(M, "v1.1.0")).body)).equals(other)).toBe(true);
+    await cached.drain();
+  });
+
+  it("fails a cold zip with 'unavailable' before its first byte when the spool disk is full", async () => {
+    const spools = new SpoolDirectory({
+      root: t.dir,
+      open: async () => ({
+        read: async () => ({ bytesRead: 0 }),
+        close: async () => undefined,
+        write: async () => Promise.reject(Object.assign(new Error("ENOSPC: injected"), { code: "ENOSPC" })),
+      }),
+    });
+    const cached = new CachedSource(t.inner, t.storage, { ttlSeconds: 60, logger: silentLogger(), spools });
+    await expect(cached.zip(M, "v1.0.0")).rejects.toMatchObject({ kind: "unavailable" });
+    expect(spools.bytesInUse).toBe(0);
   });
 
   it("keeps storing a zip when its first client goes away", async () => {

@@ -195,6 +195,7 @@ describe("parseS3Url", () => {
     ["s3://bucket/a//b", /key prefix/],
     ["s3://bucket/pre fix", /key prefix/],
     ["s3://bucket/prefix?versionId=1", /s3:\/\/bucket\/prefix/],
+    [`s3://bucket/${"p".repeat(256)}`, /has key prefix "p{256}"; use at most 255 bytes/],
   ])("refuses %s", (url, message) => {
     expect(() => parseS3Url(url)).toThrow(message);
   });

@@ -1,8 +1,17 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
+import { createRequestHandler } from "../../../lib/proxy/http/handler";
+import { createLogger, silentLogger } from "../../../lib/proxy/logger";
+import { DiskStorage } from "../../../lib/proxy/storage/disk";
+import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { SumdbClient } from "../../../lib/proxy/sumdb/client";
-import { createSumdbHandler } from "../../../lib/proxy/sumdb/handler";
+import { createSumdbHandler, type SumdbHandler } from "../../../lib/proxy/sumdb/handler";
+import { FakeSource } from "../../support/fake-source";
+import { LogLines } from "../../support/proxy";
 import { describeWithTools } from "../../support/tools";
 import { MemoryStorage } from "./memory-storage";
 import { refGenerateKey, startRefSumdb, type RefRecord, type RefSumdb } from "./ref";
@@ -40,16 +49,8 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
       databases: [good, bad],
       noSumdb: "example.test/private,*.corp.example",
     });
-    server = http.createServer((req, res) => {
-      const url = req.url ?? "";
-      if (!url.startsWith("/sumdb/")) {
-        res.writeHead(404).end();
-        return;
-      }
-      void handler(req, res, url.slice("/sumdb/".length));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sumdb`;
+    server = mirrorServing(handler);
+    base = `${await listen(server)}/sumdb`;
   });
   afterAll(async () => {
     server.close();
@@ -127,6 +128,44 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
     expect((await get(p)).status).toBe(400);
   });
 
+  it.each([
+    ["a version that is not canonical", `${NAME}/lookup/example.test/m1@v01.0.0`],
+    ["a version with an empty pre-release", `${NAME}/lookup/example.test/m1@v1.0.0-`],
+    ["a major version the path does not allow", `${NAME}/lookup/example.test/m1@v2.0.0`],
+  ])("refuses %s with 400, the way the GOPROXY routes do, without asking the database", async (_w, p) => {
+    const before = db.requests.length;
+    const res = await get(p);
+    expect(res.status).toBe(400);
+    expect(db.requests.slice(before).filter((r) => r.startsWith("lookup"))).toEqual([]);
+  });
+
+  it("looks up paths up to the length limit with any path element length, on disk storage", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "gomirror-sumdb-disk-"));
+    const logs = new LogLines();
+    const client = new SumdbClient({
+      config: { name: NAME, key: verifier, url: db.url },
+      storage: new DiskStorage(root),
+    });
+    const mirror = mirrorServing(createSumdbHandler({ databases: [client] }), createLogger("info", logs));
+    const mirrorBase = `${await listen(mirror)}/sumdb`;
+    try {
+      const longElement = `example.test/${"a".repeat(300)}@v1.0.0`;
+      const nearLimit = `example.test/${Array.from({ length: 50 }, () => "b".repeat(19)).join("/")}@v1.0.0`;
+      for (const modVer of [longElement, nearLimit]) {
+        const res = await get(`${NAME}/lookup/${modVer}`, mirrorBase);
+        // The database has no such module: "not found", never a storage failure.
+        expect([404, 410]).toContain(res.status);
+      }
+      expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+      // An ordinary lookup is kept where it always was.
+      expect((await get(`${NAME}/lookup/example.test/m7@v1.0.0`, mirrorBase)).status).toBe(200);
+      expect(await new DiskStorage(root).stat(`sumdb/${NAME}/lookup/example.test/m7@v1.0.0`)).toBeDefined();
+    } finally {
+      mirror.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("answers 502 naming the problem when the database signs with another key", async () => {
     const res = await get("other.example.test/latest");
     expect(res.status).toBe(502);
@@ -147,9 +186,7 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
       storage: new MemoryStorage(),
     });
     const handler = createSumdbHandler({ databases: [client] });
-    const mirror = http.createServer(
-      (req, res) => void handler(req, res, (req.url ?? "").slice("/sumdb/".length)),
-    );
+    const mirror = mirrorServing(handler);
     const mirrorBase = `${await listen(mirror)}/sumdb`;
     try {
       const res = await get(`${NAME}/tile/8/0/000`, mirrorBase);
@@ -163,6 +200,20 @@ describeWithTools({ go: true }, "the /sumdb/ proxy endpoint", () => {
     }
   });
 });
+
+/** The checksum database proxy as gomirror's HTTP layer serves it. */
+function mirrorServing(sumdb: SumdbHandler, logger = silentLogger()): http.Server {
+  return http.createServer(
+    createRequestHandler({
+      source: new FakeSource(),
+      logger,
+      metrics: new ProxyMetrics(),
+      ttlSeconds: 60,
+      ready: async () => true,
+      sumdb,
+    }),
+  );
+}
 
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SumdbClient } from "../../../lib/proxy/sumdb/client";
-import { formatVerifySummary, parseModuleFileKey, runVerify } from "../../../lib/proxy/sumdb/verify-command";
+import { formatVerifySummary, runVerify } from "../../../lib/proxy/sumdb/verify-command";
 import { describeWithTools } from "../../support/tools";
 import { MemoryStorage } from "./memory-storage";
 import { refGenerateKey, refHashMod, refHashZip, startRefSumdb, writeModuleZip, type RefSumdb } from "./ref";
@@ -103,16 +103,5 @@ describeWithTools({ go: true }, "gomirror verify", () => {
     expect(await st.stat("example.test/good/@v/v1.0.0.zip")).toBeDefined();
     expect(await st.stat("example.test/badzip/@v/v1.0.0.mod")).toBeDefined();
     expect(await st.stat("private.example.test/x/@v/v1.0.0.zip")).toBeDefined();
-  });
-
-  it("reads storage keys back into module paths and versions", () => {
-    expect(parseModuleFileKey("example.test/!upper/@v/v1.0.0-!r!c.1.zip")).toEqual({
-      key: "example.test/!upper/@v/v1.0.0-!r!c.1.zip",
-      path: "example.test/Upper",
-      version: "v1.0.0-RC.1",
-      ext: "zip",
-    });
-    expect(parseModuleFileKey("example.test/x/@v/v1.0.0.info")).toBeUndefined();
-    expect(parseModuleFileKey("sumdb/sum.golang.org/lookup/x/@v/v1.zip")).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { Counter, Registry } from "prom-client";
 import { ProxyError } from "../../../lib/proxy/errors";
 import { SumdbClient } from "../../../lib/proxy/sumdb/client";
 import { VerifyingSource } from "../../../lib/proxy/sumdb/verify";
-import { FakeSource } from "../../support/fake-source";
+import { FakeSource, readChecked } from "../../support/fake-source";
 import { describeWithTools } from "../../support/tools";
 import { MemoryStorage } from "./memory-storage";
 import { refGenerateKey, refHashMod, refHashZip, startRefSumdb, writeModuleZip, type RefSumdb } from "./ref";
@@ -113,7 +113,6 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
       noSumdb,
       logger: pino({ level: "info" }, sink),
       mismatches: counter,
-      tmpDir: spool,
     });
   };
   const serving = (files: Record<string, Fixture>): FakeSource =>
@@ -127,14 +126,13 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
     );
   const mismatchCount = async (): Promise<number> => (await counter.get()).values[0]?.value ?? 0;
 
-  it("hands on a verified go.mod and zip unchanged, and leaves no temporary file", async () => {
+  it("hands on a verified go.mod and zip unchanged, and spools nothing itself", async () => {
     const good = fixtures["example.test/good"];
     const s = source(serving(fixtures));
     expect((await s.mod(good.path, good.version)).toString()).toBe(good.mod);
     const dl = await s.zip(good.path, good.version);
     expect(dl.size).toBe(good.zip.length);
-    expect((await readAll(dl.body)).equals(good.zip)).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
+    expect((await readChecked(dl, spool)).equals(good.zip)).toBe(true);
     expect(readdirSync(spool)).toEqual([]);
     expect(await mismatchCount()).toBe(0);
   });
@@ -142,7 +140,8 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
   it("refuses a tampered zip with both hashes, logs and counts it, and hands nothing on", async () => {
     const f = fixtures["example.test/badzip"];
     const s = source(serving({ ...fixtures, [f.path]: { ...f, zip: tampered[f.path].zip } }));
-    const err = (await s.zip(f.path, f.version).catch((e: unknown) => e)) as ProxyError;
+    const dl = await s.zip(f.path, f.version);
+    const err = (await readChecked(dl, spool).catch((e: unknown) => e)) as ProxyError;
     expect(err).toBeInstanceOf(ProxyError);
     expect(err.kind).toBe("security");
     const [got] = refHashZip(writeTemp(dir, "t.zip", tampered[f.path].zip));
@@ -190,9 +189,13 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
       "private.example.test,golang.org",
     );
     const before = lookups.length;
-    expect((await readAll((await s.zip(priv.path, priv.version)).body)).toString()).toBe("not even a zip");
+    const privZip = await s.zip(priv.path, priv.version);
+    expect(privZip.check).toBeUndefined();
+    expect((await readAll(privZip.body)).toString()).toBe("not even a zip");
     expect(lookups.length).toBe(before);
-    const err = (await s.zip(tc.path, tc.version).catch((e: unknown) => e)) as ProxyError;
+    const err = (await readChecked(await s.zip(tc.path, tc.version), spool).catch(
+      (e: unknown) => e,
+    )) as ProxyError;
     expect(err.kind).toBe("security");
     expect(lookups.slice(before)).toEqual([`${tc.path}@${tc.version}`]);
   });
@@ -208,7 +211,7 @@ describeWithTools({ go: true }, "VerifyingSource against x/mod's checksum databa
 
   it("refuses an upstream zip larger than the limit before hashing it", async () => {
     const good = fixtures["example.test/good"];
-    const s = new VerifyingSource(serving(fixtures), { database, tmpDir: spool, maxZipBytes: 10 });
+    const s = new VerifyingSource(serving(fixtures), { database, maxZipBytes: 10 });
     const err = (await s.zip(good.path, good.version).catch((e: unknown) => e)) as ProxyError;
     expect(err.kind).toBe("too-large");
     expect(readdirSync(spool)).toEqual([]);

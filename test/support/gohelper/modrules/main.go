@@ -7,12 +7,14 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path"
 	"time"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
@@ -133,6 +135,21 @@ func answerFor(r request) (ans answer) {
 		return answer{Val: ok, Err: errText(err)}
 	case "matchPrefixPatterns":
 		return answer{Val: module.MatchPrefixPatterns(r.A, r.B)}
+	case "parseLaxBase64":
+		// A go.mod's bytes, base64 (they need not be UTF-8), parsed as the go command parses a
+		// dependency's: the module path it declares (null without a module line), or the error.
+		data, err := base64.StdEncoding.DecodeString(r.A)
+		if err != nil {
+			return answer{Err: errText(err)}
+		}
+		f, err := modfile.ParseLax("go.mod", data, nil)
+		if err != nil {
+			return answer{Err: errText(err)}
+		}
+		if f.Module == nil {
+			return answer{}
+		}
+		return answer{Val: f.Module.Mod.Path}
 	}
 	s := "unknown op " + r.Op
 	return answer{Err: &s}

@@ -1,0 +1,172 @@
+import type { Logger } from "pino";
+import { ProxyError } from "../errors";
+import { MAX_ZIP_BYTES } from "../limits";
+import type { ProxyMetrics } from "../metrics";
+import { checkModuleZip } from "../module/zipcheck";
+import type { Download, ModuleSource } from "../sources/source";
+import type { Storage } from "../storage/storage";
+import { guarded } from "../streams";
+import type { Spool } from "./spool";
+import type { SpoolDirectory } from "./spool-directory";
+
+export interface ZipFillsOptions {
+  /** Zips up to this size answer once checked; larger ones start streaming after this many bytes. */
+  readonly streamAfterBytes: number;
+  readonly inner: ModuleSource;
+  readonly storage: Storage;
+  readonly spools: SpoolDirectory;
+  readonly logger: Logger;
+  readonly metrics?: ProxyMetrics;
+}
+
+/** One cold zip being fetched. */
+interface Fill {
+  /** Its spool, once clients may read it (undefined: the zip turned out to be stored already). */
+  readonly spooled: Promise<Spool | undefined>;
+  /** Settles (never rejects) once the zip is stored, or known not to be. */
+  done: Promise<void>;
+  /** The size the source declared. */
+  size?: number;
+}
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * The cold path of zips. Each zip is fetched once at a time and spooled once; every client
+ * asking for it meanwhile reads the spool as it grows. On the finished spool run the zip rules
+ * (x/mod's CheckZip) and the source's own check (the checksum database's hash), while the last
+ * byte is held back from every reader; only a zip that passed both is completed for the clients,
+ * then stored. The clients' answer waits until the zip is checked, or for a large zip until its
+ * first `streamAfterBytes` are in: a failure before that is an error status that says why (the go
+ * command shows it, a checksum mismatch included); after it, a client's download is cut short. A
+ * failed store only costs the cache: the readers finish.
+ */
+export class ZipFills {
+  private readonly running = new Map<string, Fill>();
+
+  constructor(private readonly options: ZipFillsOptions) {}
+
+  /** The zip stored under `key`: joins the fill running for it, or starts one. */
+  async download(key: string, path: string, version: string): Promise<Download> {
+    let fill = this.running.get(key);
+    if (!fill) fill = this.start(key, path, version);
+    const spool = await fill.spooled;
+    if (spool?.failure) throw spool.failure;
+    if (spool?.open) {
+      const body = spool.reader();
+      return fill.size === undefined ? { body } : { body, size: fill.size };
+    }
+    // Stored before this fill began, or since (and nobody reads its spool any more).
+    const stored = await this.options.storage.get(key);
+    if (!stored) throw new ProxyError("internal", `${path}@${version}: zip vanished from storage`);
+    return { body: guarded(stored.body), size: stored.size };
+  }
+
+  /** Settles once the fill of `key` running now (if any) is over. */
+  async settled(key: string): Promise<void> {
+    await this.running.get(key)?.done;
+  }
+
+  /** Settles once every fill running now is over. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.running.values()].map((f) => f.done));
+  }
+
+  private start(key: string, path: string, version: string): Fill {
+    let spooled!: Settle<Spool | undefined>;
+    const fill: Fill = {
+      spooled: new Promise((resolve, reject) => (spooled = { resolve, reject })),
+      done: Promise.resolve(),
+    };
+    fill.spooled.catch(() => undefined); // the clients observe it; never an unhandled rejection
+    this.running.set(key, fill);
+    fill.done = this.run(key, path, version, fill, spooled).catch((err: unknown) => {
+      this.options.logger.error({ event: "zip_fill_failed", key, err: String(err) }, "zip fill failed");
+    });
+    return fill;
+  }
+
+  private async run(
+    key: string,
+    path: string,
+    version: string,
+    fill: Fill,
+    spooled: Settle<Spool | undefined>,
+  ): Promise<void> {
+    const { storage, spools } = this.options;
+    const what = `${path}@${version} zip`;
+    let download: Download | undefined;
+    let spool: Spool;
+    try {
+      if (spools.full) throw spools.refusal(what, 0);
+      // Another request may have stored it since this one looked.
+      if (await storage.stat(key).catch(() => undefined)) {
+        this.running.delete(key);
+        spooled.resolve(undefined);
+        return;
+      }
+      download = await this.options.inner.zip(path, version);
+      guarded(download.body);
+      spool = await spools.create(what, download.size);
+      fill.size = download.size;
+    } catch (err) {
+      download?.body.destroy();
+      this.fail(key, err);
+      spooled.reject(err);
+      return;
+    }
+    const sourceCheck = download.check;
+    const verdict = (async () => {
+      await spool.fill(download.body, MAX_ZIP_BYTES, what);
+      await this.check(spool.file, path, version, sourceCheck);
+    })();
+    verdict.catch(() => undefined); // awaited below
+    try {
+      await Promise.race([verdict, spool.reached(this.options.streamAfterBytes)]);
+      spooled.resolve(spool);
+      await verdict;
+      spool.release();
+    } catch (err) {
+      const fault = err instanceof ProxyError ? err : new ProxyError("internal", `${what}: ${String(err)}`);
+      spool.fail(fault);
+      spooled.reject(fault);
+      this.fail(key, fault);
+      spool.close();
+      return;
+    }
+    const body = spool.reader();
+    try {
+      await storage.put(key, body, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
+    } catch (err) {
+      // The zip is complete and checked and its readers go on reading it: only caching failed.
+      this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
+      this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+    } finally {
+      body.destroy();
+      // Later requests go to storage (or fetch again); the readers keep the spool alive.
+      this.running.delete(key);
+      spool.close();
+    }
+  }
+
+  /** x/mod's zip rules and the source's own check, on the whole file; a security failure wins. */
+  private async check(
+    file: string,
+    path: string,
+    version: string,
+    sourceCheck: ((file: string) => Promise<void>) | undefined,
+  ): Promise<void> {
+    const results = await Promise.allSettled([checkModuleZip(file, path, version), sourceCheck?.(file)]);
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    if (failures.length === 0) return;
+    throw failures.find((f) => f instanceof ProxyError && f.kind === "security") ?? failures[0];
+  }
+
+  private fail(key: string, err: unknown): void {
+    this.running.delete(key);
+    this.options.logger.warn({ event: "zip_not_cached", key, err: String(err) }, "zip not cached");
+  }
+}
