@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { sortVersions } from "../module/semver";
+import { FileBody } from "../storage/file-body";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
 import { messageFor, statusFor } from "./errors";
 import { parseRoute, type Endpoint, type Route } from "./routes";
@@ -27,6 +29,15 @@ export interface HandlerDeps {
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
+
+function zipHeaders(size: number | undefined): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    "content-type": "application/zip",
+    "cache-control": IMMUTABLE,
+  };
+  if (size !== undefined) headers["content-length"] = size;
+  return headers;
+}
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const idPrefix = randomBytes(4).toString("hex");
 let idCounter = 0;
@@ -72,38 +83,48 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     return head ? 0 : data.length;
   }
 
-  function stream(
-    res: ServerResponse,
-    head: boolean,
-    body: Readable,
-    size: number | undefined,
-  ): Promise<number> {
-    const headers: Record<string, string | number> = {
-      "content-type": "application/zip",
-      "cache-control": IMMUTABLE,
-    };
-    if (size !== undefined) headers["content-length"] = size;
-    res.writeHead(200, headers);
-    if (head) {
+  /**
+   * Sends a zip. Whatever happens (the client left while the zip was looked up or mid-body, a
+   * read failed, a HEAD), the body is closed when this settles: a stored file's descriptor is
+   * never left for the garbage collector.
+   */
+  async function stream(res: ServerResponse, head: boolean, body: Readable, size?: number): Promise<number> {
+    if (head || res.destroyed) {
       body.destroy();
-      res.end();
-      return Promise.resolve(0);
+      if (!res.destroyed) {
+        res.writeHead(200, zipHeaders(size));
+        res.end();
+      }
+      return 0;
     }
-    return new Promise((resolve) => {
-      let sent = 0;
-      body.on("data", (chunk: Buffer) => (sent += chunk.length));
-      body.on("error", (err) => {
-        // Headers are gone: the only honest signal left is to cut the connection.
-        logger.warn({ err: String(err) }, "zip stream failed mid-response");
-        res.destroy(err);
-        resolve(sent);
-      });
-      res.on("close", () => {
-        if (!res.writableFinished) body.destroy();
-        resolve(sent);
-      });
-      body.pipe(res);
-    });
+    res.writeHead(200, zipHeaders(size));
+    if (body instanceof FileBody) {
+      // A stored file: one reused buffer, read as fast as the client takes it.
+      try {
+        const sent = await body.sendTo(res);
+        if (!res.destroyed) res.end();
+        return sent;
+      } catch (err) {
+        return cut(res, err, 0);
+      }
+    }
+    let sent = 0;
+    body.on("data", (chunk: Buffer) => (sent += chunk.length));
+    try {
+      await pipeline(body, res);
+      return sent;
+    } catch (err) {
+      // The client leaving is no fault of ours; pipeline has closed the body either way.
+      if (res.destroyed && !body.errored) return sent;
+      return cut(res, err, sent);
+    }
+  }
+
+  /** A zip body failed after the headers went out: cutting the connection is the only honest signal left. */
+  function cut(res: ServerResponse, err: unknown, sent: number): number {
+    logger.warn({ err: String(err) }, "zip stream failed mid-response");
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+    return sent;
   }
 
   async function serve(
