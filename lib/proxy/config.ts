@@ -48,6 +48,8 @@ export interface ProxyConfig {
   readonly shutdownDelaySeconds: number;
   /** Server processes sharing the listening socket (node:cluster); 1 runs no cluster. */
   readonly workers: number;
+  /** Bytes of small immutable files kept in memory per process (GOMIRROR_MEMORY_CACHE). */
+  readonly memoryCacheBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +111,23 @@ function patterns(env: string): (value: string, out: Parsed) => void {
       }
     }
     out[env] = value;
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** A size in bytes: a whole number, or with a binary unit (`64MiB`, `512KiB`, `1GiB`). */
+function size(env: string, max: number): (value: string, out: Parsed) => void {
+  return (value, out) => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+    const n = m && unit ? Number(m[1]) * unit : NaN;
+    if (!Number.isSafeInteger(n) || n > max) {
+      throw new ConfigError(
+        `${env}=${JSON.stringify(value)}: want a size up to ${max / 1024 ** 3} GiB, e.g. 64MiB, 512KiB or 0`,
+      );
+    }
+    out[env] = n;
   };
 }
 
@@ -332,6 +351,14 @@ export const SETTINGS: readonly Setting[] = [
       out.GOMIRROR_WORKERS = n;
     },
   },
+  {
+    env: "GOMIRROR_MEMORY_CACHE",
+    flag: "memory-cache",
+    description:
+      "memory per process for small immutable files (.info, .mod, zips up to 1 MiB) so hot hits skip storage; 0 turns it off",
+    default: "64MiB",
+    parse: size("GOMIRROR_MEMORY_CACHE", 64 * 1024 ** 3),
+  },
 ];
 
 export interface ConfigSources {
@@ -399,6 +426,7 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     shutdownGraceSeconds: parsed.GOMIRROR_SHUTDOWN_GRACE as number,
     shutdownDelaySeconds: parsed.GOMIRROR_SHUTDOWN_DELAY as number,
     workers: parsed.GOMIRROR_WORKERS as number,
+    memoryCacheBytes: parsed.GOMIRROR_MEMORY_CACHE as number,
   };
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(

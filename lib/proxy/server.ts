@@ -88,6 +88,7 @@ export function buildSource(
     ttlSeconds: config.cacheTtlSeconds,
     logger: parts.logger,
     metrics: parts.metrics,
+    memoryBytes: config.memoryCacheBytes,
   });
 }
 

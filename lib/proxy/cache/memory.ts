@@ -1,6 +1,12 @@
 /**
+ * What an entry costs beyond its own bytes (the map slot, the key, the value's object), so that
+ * a cache of many tiny files stays within its bound too.
+ */
+const ENTRY_OVERHEAD = 256;
+
+/**
  * A least-recently-used map bounded by total bytes, for small immutable answers (`.mod`,
- * canonical `.info`) so that hot hits never touch storage.
+ * canonical `.info`, small zips) so that hot hits never touch storage.
  */
 export class MemoryCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
@@ -20,8 +26,14 @@ export class MemoryCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V, bytes: number): void {
-    if (bytes > this.maxEntryBytes || bytes > this.maxBytes) return;
+  /** Whether an entry of this many bytes would be kept. */
+  fits(bytes: number): boolean {
+    return bytes <= this.maxEntryBytes && bytes + ENTRY_OVERHEAD <= this.maxBytes;
+  }
+
+  set(key: string, value: V, size: number): void {
+    if (!this.fits(size)) return;
+    const bytes = size + ENTRY_OVERHEAD;
     const old = this.entries.get(key);
     if (old) {
       this.total -= old.bytes;

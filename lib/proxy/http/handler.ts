@@ -196,6 +196,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           return 0;
         }
         const download = await deps.source.zip(route.path, route.version);
+        // Held in memory (a small cached zip): one write, like any small answer.
+        if (download.data) return send(res, head, 200, "application/zip", IMMUTABLE, download.data);
         return stream(res, head, download.body, download.size);
       }
     }
