@@ -188,13 +188,15 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
 
   let active = 0;
   let idle: (() => void) | undefined;
+  // One listener function for every response, not a new closure per request.
+  const responseClosed = (): void => {
+    active--;
+    if (active === 0) idle?.();
+  };
   const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
     active++;
     if (shuttingDown) res.setHeader("connection", "close");
-    res.on("close", () => {
-      active--;
-      if (active === 0) idle?.();
-    });
+    res.on("close", responseClosed);
     handler(req, res);
   });
   const sockets = new Set<Socket>();

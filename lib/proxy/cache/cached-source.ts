@@ -151,14 +151,14 @@ export class CachedSource implements ModuleSource {
 
   async zip(path: string, version: string): Promise<Download> {
     const key = storageKeys.zip(path, version);
-    const remembered = await this.rememberedFile(key);
+    const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
     if (remembered) {
-      this.options.metrics?.cacheHits.inc({ kind: "zip" });
+      this.options.metrics?.recordHit("zip");
       return inMemory(remembered.value as Buffer);
     }
     const stored = await this.lookup(key);
     if (stored) {
-      this.options.metrics?.cacheHits.inc({ kind: "zip" });
+      this.options.metrics?.recordHit("zip");
       if (!this.memory.fits(stored.size)) return { body: stored.body, size: stored.size };
       // Small enough to keep: later hits are answered from memory, with no file-system call.
       const data = await readLimited(stored.body, stored.size, `stored ${key}`);
@@ -278,9 +278,9 @@ export class CachedSource implements ModuleSource {
     decode: (data: Buffer) => T,
     limit: number,
   ): Promise<T> {
-    const remembered = await this.rememberedFile(key);
+    const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
     if (remembered) {
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.options.metrics?.recordHit(kind);
       return remembered.value as T;
     }
     const stored = await this.lookup(key);
@@ -288,11 +288,17 @@ export class CachedSource implements ModuleSource {
       const data = await readLimited(stored.body, limit, `stored ${key}`);
       const value = decode(data);
       this.remember(key, value, data.length, stored);
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.options.metrics?.recordHit(kind);
       return value;
     }
     this.options.metrics?.cacheMisses.inc({ kind });
     return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });
+  }
+
+  /** An immutable file held in memory that storage confirmed recently: the hot path, no await. */
+  private freshFile(key: string): Remembered | undefined {
+    const entry = this.memory.get(key);
+    return entry && this.now() - entry.checked < REVALIDATE_MS ? entry : undefined;
   }
 
   /**
@@ -379,7 +385,7 @@ export class CachedSource implements ModuleSource {
     const now = this.now();
     const remembered = this.memory.get(key);
     if (remembered && now - remembered.fetched < this.ttlMs) {
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.options.metrics?.recordHit(kind);
       return remembered.value as T;
     }
     let stale: { value: T; fetched: number } | undefined;
@@ -391,7 +397,7 @@ export class CachedSource implements ModuleSource {
         stale = { value: decode(await readLimited(stored.body, limit, `stored ${key}`)), fetched };
         if (now - fetched < this.ttlMs) {
           this.memory.set(key, { ...stale, checked: now }, stored.size);
-          this.options.metrics?.cacheHits.inc({ kind });
+          this.options.metrics?.recordHit(kind);
           return stale.value;
         }
       }

@@ -9,8 +9,10 @@ const ENTRY_OVERHEAD = 256;
  * canonical `.info`, small zips) so that hot hits never touch storage.
  */
 export class MemoryCache<V> {
-  private readonly entries = new Map<string, { value: V; bytes: number }>();
+  private readonly entries = new Map<string, { value: V; bytes: number; tick: number }>();
   private total = 0;
+  /** Counts insertions: an entry's tick tells how far from the newest end of the map it sits. */
+  private tick = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -20,9 +22,13 @@ export class MemoryCache<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    // Re-insert to mark as most recently used (Map keeps insertion order).
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Re-insert to mark as most recently used (Map keeps insertion order), but only once the
+    // entry has drifted into the older half: a hot entry is not moved on every hit.
+    if (this.tick - entry.tick > this.entries.size >> 1) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      entry.tick = ++this.tick;
+    }
     return entry.value;
   }
 
@@ -39,7 +45,7 @@ export class MemoryCache<V> {
       this.total -= old.bytes;
       this.entries.delete(key);
     }
-    this.entries.set(key, { value, bytes });
+    this.entries.set(key, { value, bytes, tick: ++this.tick });
     this.total += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.total <= this.maxBytes) break;

@@ -30,12 +30,16 @@ export interface HandlerDeps {
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-function zipHeaders(size: number | undefined): Record<string, string | number> {
-  const headers: Record<string, string | number> = {
-    "content-type": "application/zip",
-    "cache-control": IMMUTABLE,
-  };
-  if (size !== undefined) headers["content-length"] = size;
+function zipHeaders(id: string, size: number | undefined): (string | number)[] {
+  const headers: (string | number)[] = [
+    "content-type",
+    "application/zip",
+    "cache-control",
+    IMMUTABLE,
+    "x-request-id",
+    id,
+  ];
+  if (size !== undefined) headers.push("content-length", size);
   return headers;
 }
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,6 +61,17 @@ function infoBody(info: ModuleInfo): Buffer {
   return body;
 }
 
+/** One request and what the handler knows about it. */
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly id: string;
+  readonly head: boolean;
+  /** performance.now() at arrival (a double: no BigInt made per request). */
+  readonly started: number;
+  endpoint: Endpoint;
+}
+
 function requestId(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
   if (typeof given === "string" && REQUEST_ID.test(given)) return given;
@@ -71,6 +86,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
   function send(
     res: ServerResponse,
+    id: string,
     head: boolean,
     status: number,
     type: string,
@@ -78,7 +94,18 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     body: Buffer | string,
   ): number {
     const data = typeof body === "string" ? Buffer.from(body) : body;
-    res.writeHead(status, { "content-type": type, "content-length": data.length, "cache-control": cache });
+    // Every header in one flat list: Node then writes them as given, with no per-header
+    // bookkeeping (a header set earlier with setHeader would send all of them through it).
+    res.writeHead(status, [
+      "content-type",
+      type,
+      "content-length",
+      data.length,
+      "cache-control",
+      cache,
+      "x-request-id",
+      id,
+    ]);
     res.end(head ? undefined : data);
     return head ? 0 : data.length;
   }
@@ -88,16 +115,22 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
    * read failed, a HEAD), the body is closed when this settles: a stored file's descriptor is
    * never left for the garbage collector.
    */
-  async function stream(res: ServerResponse, head: boolean, body: Readable, size?: number): Promise<number> {
+  async function stream(
+    res: ServerResponse,
+    id: string,
+    head: boolean,
+    body: Readable,
+    size?: number,
+  ): Promise<number> {
     if (head || res.destroyed) {
       body.destroy();
       if (!res.destroyed) {
-        res.writeHead(200, zipHeaders(size));
+        res.writeHead(200, zipHeaders(id, size));
         res.end();
       }
       return 0;
     }
-    res.writeHead(200, zipHeaders(size));
+    res.writeHead(200, zipHeaders(id, size));
     if (body instanceof FileBody) {
       // A stored file: one reused buffer, read as fast as the client takes it.
       try {
@@ -131,15 +164,17 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     route: Route,
     req: IncomingMessage,
     res: ServerResponse,
+    id: string,
     head: boolean,
   ): Promise<number> {
     switch (route.kind) {
       case "healthz":
-        return send(res, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
+        return send(res, id, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
       case "readyz": {
         const ready = await deps.ready();
         return send(
           res,
+          id,
           head,
           ready ? 200 : 503,
           "text/plain; charset=utf-8",
@@ -149,12 +184,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case "metrics": {
         const text = await metrics.registry.metrics();
-        return send(res, head, 200, metrics.registry.contentType, "no-store", text);
+        return send(res, id, head, 200, metrics.registry.contentType, "no-store", text);
       }
       case "sumdb":
         if (!deps.sumdb) {
           return send(
             res,
+            id,
             head,
             404,
             "text/plain; charset=utf-8",
@@ -162,21 +198,24 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
             "not found: no checksum database is proxied here\n",
           );
         }
+        // The checksum database handler writes its own answers (and reads the id from here).
+        res.setHeader("x-request-id", id);
         await deps.sumdb(req, res, route.rest);
         return 0;
       case "list": {
         const versions = sortVersions(await deps.source.list(route.path));
         const body = versions.map((v) => `${v}\n`).join("");
-        return send(res, head, 200, "text/plain; charset=utf-8", shortCache, body);
+        return send(res, id, head, 200, "text/plain; charset=utf-8", shortCache, body);
       }
       case "latest": {
         const info = await deps.source.latest(route.path);
-        return send(res, head, 200, "application/json", shortCache, infoBody(info));
+        return send(res, id, head, 200, "application/json", shortCache, infoBody(info));
       }
       case "info": {
         const info = await deps.source.info(route.path, route.query);
         return send(
           res,
+          id,
           head,
           200,
           "application/json",
@@ -186,78 +225,95 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       case "mod": {
         const data = await deps.source.mod(route.path, route.version);
-        return send(res, head, 200, "text/plain; charset=utf-8", IMMUTABLE, data);
+        return send(res, id, head, 200, "text/plain; charset=utf-8", IMMUTABLE, data);
       }
       case "zip": {
         if (deps.zipRedirect) {
           const location = await deps.zipRedirect(route.path, route.version);
-          res.writeHead(302, { location, "cache-control": "no-store", "content-length": 0 });
+          res.writeHead(302, [
+            "location",
+            location,
+            "cache-control",
+            "no-store",
+            "content-length",
+            0,
+            "x-request-id",
+            id,
+          ]);
           res.end();
           return 0;
         }
         const download = await deps.source.zip(route.path, route.version);
         // Held in memory (a small cached zip): one write, like any small answer.
-        if (download.data) return send(res, head, 200, "application/zip", IMMUTABLE, download.data);
-        return stream(res, head, download.body, download.size);
+        if (download.data) return send(res, id, head, 200, "application/zip", IMMUTABLE, download.data);
+        return stream(res, id, head, download.body, download.size);
       }
     }
   }
 
+  /**
+   * Records a finished request: metrics, and the request log line when info is on. Made once,
+   * not per request (closures made per request cost an allocation, and a name in the bundle).
+   */
+  function finish(x: Exchange, bytes: number, err?: unknown): void {
+    const { res, endpoint } = x;
+    const seconds = (performance.now() - x.started) / 1000;
+    metrics.recordRequest(endpoint, res.statusCode, seconds, bytes);
+    // The request line is an info message: skip building it when info is off (production).
+    if (!err && !logger.isLevelEnabled("info")) return;
+    const line = {
+      event: "request",
+      reqId: x.id,
+      method: x.req.method,
+      url: x.req.url,
+      endpoint,
+      status: res.statusCode,
+      bytes,
+      durationMs: Math.round(seconds * 1000),
+    };
+    if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
+    else if (err) logger.info({ ...line, err: String(err) }, "request refused");
+    else logger.info(line, "request");
+  }
+
+  function fail(x: Exchange, err: unknown): void {
+    const { res } = x;
+    if (res.headersSent) {
+      res.destroy();
+      finish(x, 0, err);
+      return;
+    }
+    const status = statusFor(err);
+    send(res, x.id, x.head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, x.id)}\n`);
+    finish(x, 0, err);
+  }
+
   return (req, res) => {
-    const started = process.hrtime.bigint();
-    const id = requestId(req);
-    res.setHeader("x-request-id", id);
-    let endpoint: Endpoint = "unknown";
-    const head = req.method === "HEAD";
-
-    const finish = (bytes: number, err?: unknown): void => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const code = String(res.statusCode);
-      metrics.requests.inc({ endpoint, code });
-      metrics.requestDuration.observe({ endpoint }, seconds);
-      if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
-      // The request line is an info message: skip building it when info is off (production).
-      if (!err && !logger.isLevelEnabled("info")) return;
-      const line = {
-        event: "request",
-        reqId: id,
-        method: req.method,
-        url: req.url,
-        endpoint,
-        status: res.statusCode,
-        bytes,
-        durationMs: Math.round(seconds * 1000),
-      };
-      if (err && res.statusCode >= 500) logger.error({ ...line, err: String(err) }, "request failed");
-      else if (err) logger.info({ ...line, err: String(err) }, "request refused");
-      else logger.info(line, "request");
+    const x: Exchange = {
+      req,
+      res,
+      id: requestId(req),
+      head: req.method === "HEAD",
+      started: performance.now(),
+      endpoint: "unknown",
     };
-
-    const fail = (err: unknown): void => {
-      if (res.headersSent) {
-        res.destroy();
-        finish(0, err);
-        return;
-      }
-      const status = statusFor(err);
-      send(res, head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, id)}\n`);
-      finish(0, err);
-    };
-
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");
-      send(res, false, 405, "text/plain; charset=utf-8", "no-store", "method not allowed\n");
-      finish(0);
+      send(res, x.id, false, 405, "text/plain; charset=utf-8", "no-store", "method not allowed\n");
+      finish(x, 0);
       return;
     }
     let route: Route;
     try {
       route = parseRoute(req.url ?? "/");
     } catch (err) {
-      fail(err);
+      fail(x, err);
       return;
     }
-    endpoint = route.kind;
-    serve(route, req, res, head).then((bytes) => finish(bytes), fail);
+    x.endpoint = route.kind;
+    serve(route, req, res, x.id, x.head).then(
+      (bytes) => finish(x, bytes),
+      (err: unknown) => fail(x, err),
+    );
   };
 }
