@@ -60,7 +60,7 @@ describe("FileBody", () => {
     dir = mkdtempSync(path.join(tmpdir(), "gomirror-filebody-"));
     file = path.join(realpathSync(dir), "module.zip");
     // Several chunks and a partial one.
-    data = randomBytes(3 * 128 * 1024 + 12_345);
+    data = randomBytes(3 * 256 * 1024 + 12_345);
     writeFileSync(file, data);
   });
 
