@@ -11,27 +11,21 @@ export interface Runtime {
 
 const ROOT = path.resolve(__dirname, "..");
 
+interface BuildBundle {
+  buildBundle(options: { root: string; outdir: string; minify?: boolean }): Promise<unknown>;
+}
+
 /**
- * Bundles the current sources with esbuild (what the image ships, built from this tree so it is
- * never stale; unminified for profiling); falls back to ts-node in transpile-only mode when esbuild is unavailable.
+ * Bundles the current sources as scripts/bundle.mjs does for the image (scripts/build-bundle.cjs,
+ * built from this tree so it is never stale; unminified for profiling); falls back to ts-node in
+ * transpile-only mode when esbuild is unavailable.
  */
 export async function prepareRuntime(workDir: string, options: { minify: boolean }): Promise<Runtime> {
   try {
-    const { build } = await import("esbuild");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS build script
+    const { buildBundle } = require("../scripts/build-bundle.cjs") as BuildBundle;
     const outdir = path.join(workDir, "dist");
-    await build({
-      absWorkingDir: ROOT,
-      entryPoints: { gomirror: path.join(ROOT, "bin", "gomirror.ts") },
-      outdir,
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
-      minify: options.minify,
-      keepNames: true,
-      mainFields: ["main", "module"],
-      logLevel: "warning",
-    });
+    await buildBundle({ root: ROOT, outdir, minify: options.minify });
     return {
       description: options.minify
         ? "esbuild bundle of bin/gomirror.ts (minified, as scripts/bundle.mjs builds image/dist)"
