@@ -16,6 +16,7 @@ import {
 export class EndpointHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
+  readonly labelNames: readonly string[] = ["endpoint"];
   private readonly series = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   constructor(
