@@ -13,6 +13,7 @@ export default tseslint.config(
       "image/dist/",
       "**/*.js",
       "**/*.mjs",
+      "**/*.cjs",
     ],
   },
   js.configs.recommended,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, start, waitUntilUp, type Started } from "./processes";
 
@@ -11,27 +12,21 @@ export interface Runtime {
 
 const ROOT = path.resolve(__dirname, "..");
 
+interface BuildBundle {
+  buildBundle(options: { root: string; outdir: string; minify?: boolean }): Promise<unknown>;
+}
+
 /**
- * Bundles the current sources with esbuild (what the image ships, built from this tree so it is
- * never stale; unminified for profiling); falls back to ts-node in transpile-only mode when esbuild is unavailable.
+ * Bundles the current sources as scripts/bundle.mjs does for the image (scripts/build-bundle.cjs,
+ * built from this tree so it is never stale; unminified for profiling); falls back to ts-node in
+ * transpile-only mode when esbuild is unavailable.
  */
 export async function prepareRuntime(workDir: string, options: { minify: boolean }): Promise<Runtime> {
   try {
-    const { build } = await import("esbuild");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS build script
+    const { buildBundle } = require("../scripts/build-bundle.cjs") as BuildBundle;
     const outdir = path.join(workDir, "dist");
-    await build({
-      absWorkingDir: ROOT,
-      entryPoints: { gomirror: path.join(ROOT, "bin", "gomirror.ts") },
-      outdir,
-      bundle: true,
-      platform: "node",
-      target: "node24",
-      format: "cjs",
-      minify: options.minify,
-      keepNames: true,
-      mainFields: ["main", "module"],
-      logLevel: "warning",
-    });
+    await buildBundle({ root: ROOT, outdir, minify: options.minify });
     return {
       description: options.minify
         ? "esbuild bundle of bin/gomirror.ts (minified, as scripts/bundle.mjs builds image/dist)"
@@ -63,6 +58,21 @@ export interface RunningGomirror {
   readonly proc: Started;
 }
 
+/**
+ * The memory settings the image gives the server (NODE_OPTIONS and glibc's MALLOC_*, from the
+ * ENV lines of image/Dockerfile), so that the benchmark measures the process as it runs there.
+ */
+export function imageTuning(): Record<string, string> {
+  const dockerfile = readFileSync(path.join(ROOT, "image", "Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split("\n").filter((l) => l.startsWith("ENV "))) {
+    for (const [, key, value] of line.matchAll(/\b(NODE_OPTIONS|MALLOC_[A-Z_]+)=(\S+)/g)) env[key!] = value!;
+  }
+  if (!env.NODE_OPTIONS)
+    throw new Error("image/Dockerfile sets no NODE_OPTIONS: cannot run gomirror as the image does");
+  return env;
+}
+
 export async function startGomirror(options: GomirrorOptions): Promise<RunningGomirror> {
   const port = await freePort();
   const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
@@ -74,6 +84,7 @@ export async function startGomirror(options: GomirrorOptions): Promise<RunningGo
     GOMIRROR_LISTEN: `127.0.0.1:${port}`,
     GOMIRROR_STORAGE: options.storage,
     GOMIRROR_LOG_LEVEL: "warn",
+    ...imageTuning(),
   };
   if (options.workers) env.GOMIRROR_WORKERS = String(options.workers);
   const name = options.workers ? `gomirror (${options.workers} workers)` : "gomirror";

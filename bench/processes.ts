@@ -97,8 +97,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers 200, or fails naming the process and its output. */
-export async function waitUntilUp(url: string, proc: Started, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls `url` until it answers 200 (any status with `anyStatus`), or fails naming the process
+ * and its output.
+ */
+export async function waitUntilUp(
+  url: string,
+  proc: Started,
+  { timeoutMs = 30_000, anyStatus = false }: { timeoutMs?: number; anyStatus?: boolean } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc.child.exitCode !== null) {
@@ -109,7 +116,7 @@ export async function waitUntilUp(url: string, proc: Started, timeoutMs = 30_000
     const ok = await fetch(url).then(
       async (res) => {
         await res.arrayBuffer();
-        return res.status === 200;
+        return anyStatus || res.status === 200;
       },
       () => false,
     );

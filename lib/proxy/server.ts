@@ -104,6 +104,7 @@ export function buildSource(
     metrics: parts.metrics,
     spools:
       parts.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: parts.metrics.spoolBytes }),
+    memoryBytes: config.memoryCacheBytes,
   });
 }
 
@@ -180,14 +181,16 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
 
   let active = 0;
   let idle: (() => void) | undefined;
+  // One listener function for every response, not a new closure per request.
+  const responseClosed = (): void => {
+    active--;
+    if (active === 0) idle?.();
+  };
   const listener = await createListener(
     (req, res) => {
       active++;
       if (shuttingDown) res.setHeader("connection", "close");
-      res.on("close", () => {
-        active--;
-        if (active === 0) idle?.();
-      });
+      res.on("close", responseClosed);
       guarded(req, res);
     },
     { tls: tlsFiles(config), logger },

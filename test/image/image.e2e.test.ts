@@ -148,7 +148,12 @@ describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
       "org.opencontainers.image.description": expect.any(String),
     });
     expect(config.Config.Env).toEqual(
-      expect.arrayContaining(["GOMIRROR_LISTEN=0.0.0.0:8080", `GOMIRROR_STORAGE=${CACHE_DIR_IN_IMAGE}`]),
+      expect.arrayContaining([
+        "GOMIRROR_LISTEN=0.0.0.0:8080",
+        `GOMIRROR_STORAGE=${CACHE_DIR_IN_IMAGE}`,
+        "NODE_OPTIONS=--max-semi-space-size=1",
+        "MALLOC_ARENA_MAX=2",
+      ]),
     );
     expect(Object.keys(config.Config.ExposedPorts ?? {})).toEqual(["8080/tcp"]);
     expect(Object.keys(config.Config.Volumes ?? {}).sort()).toEqual(["/tmp", CACHE_DIR_IN_IMAGE]);

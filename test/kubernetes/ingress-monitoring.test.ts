@@ -2,7 +2,7 @@ import { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
 import { Testing } from "cdktf";
 import { GoMirrorStorage, goMirrorAlertRules } from "../../lib/kubernetes";
 import { Counter, Histogram } from "prom-client";
-import { ProxyMetrics } from "../../lib/proxy/metrics";
+import { EndpointHistogram, ProxyMetrics } from "../../lib/proxy/metrics";
 import { type Json, manifestOfKind, only, resources, synth } from "./synth";
 
 Testing.setupJest();
@@ -169,10 +169,11 @@ describe("monitoring through kubernetes_manifest", () => {
     const targetLabels = ["namespace", "job", "pod", "service"];
     const known = new Map<string, string[]>();
     for (const value of Object.values(new ProxyMetrics())) {
-      if (!(value instanceof Counter || value instanceof Histogram)) continue;
+      const histogram = value instanceof Histogram || value instanceof EndpointHistogram;
+      if (!(value instanceof Counter || histogram)) continue;
       const { name, labelNames } = value as unknown as { name: string; labelNames: string[] };
       known.set(name, [...labelNames, ...targetLabels]);
-      if (value instanceof Histogram) known.set(`${name}_bucket`, [...labelNames, "le", ...targetLabels]);
+      if (histogram) known.set(`${name}_bucket`, [...labelNames, "le", ...targetLabels]);
     }
     known.set("up", targetLabels);
     const rules = goMirrorAlertRules({

@@ -15,6 +15,14 @@ describe("loadConfig", () => {
     expect(config.cacheTtlSeconds).toBe(60);
     expect(config.noProxy).toBe("");
     expect(config.workers).toBe(1);
+    expect(config.memoryCacheBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it("takes the memory cache size in bytes or binary units, 0 turning it off", () => {
+    expect(load({ GOMIRROR_MEMORY_CACHE: "0" }).memoryCacheBytes).toBe(0);
+    expect(load({ GOMIRROR_MEMORY_CACHE: "1000" }).memoryCacheBytes).toBe(1000);
+    expect(load({ GOMIRROR_MEMORY_CACHE: "512KiB" }).memoryCacheBytes).toBe(512 * 1024);
+    expect(load({}, ["--memory-cache", "2 GiB"]).memoryCacheBytes).toBe(2 * 1024 ** 3);
   });
 
   it("takes a worker count, or one per CPU", () => {
@@ -107,6 +115,8 @@ describe("loadConfig", () => {
     [{ GOMIRROR_ZIP_REDIRECT: "true" }, /GOMIRROR_ZIP_REDIRECT=true needs S3 storage/],
     [{ GOMIRROR_WORKERS: "0" }, /GOMIRROR_WORKERS="0": want a whole number from 1 to 64, or auto/],
     [{ GOMIRROR_WORKERS: "1.5" }, /GOMIRROR_WORKERS="1.5"/],
+    [{ GOMIRROR_MEMORY_CACHE: "64 megs" }, /GOMIRROR_MEMORY_CACHE="64 megs": want an amount of bytes/],
+    [{ GOMIRROR_MEMORY_CACHE: "-1" }, /GOMIRROR_MEMORY_CACHE="-1"/],
   ])("refuses %j, naming the variable and the value", (env, message) => {
     expect(() => load(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => load(env as Record<string, string>)).toThrow(message);

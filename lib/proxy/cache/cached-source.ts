@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
@@ -7,7 +8,7 @@ import { checkInfo, parseInfo, parseList } from "../module/info";
 import { checkGoMod } from "../module/modfile";
 import { isExactVersion } from "../module/version";
 import type { Download, ModuleInfo, ModuleSource } from "../sources/source";
-import type { PutOptions, Storage, StoredObject } from "../storage/storage";
+import type { ObjectInfo, PutOptions, Storage, StoredObject } from "../storage/storage";
 import { readLimited } from "../read-limited";
 import { guarded } from "../streams";
 import { storageKeys } from "./keys";
@@ -22,7 +23,7 @@ export interface CachedSourceOptions {
   readonly ttlSeconds: number;
   readonly logger: Logger;
   readonly metrics?: ProxyMetrics;
-  /** Bytes of small immutable answers kept in memory. @default 64 MiB */
+  /** Bytes of small immutable files (`.info`, `.mod`, zips up to 1 MiB) kept in memory; 0 keeps none. @default 64 MiB */
   readonly memoryBytes?: number;
   /**
    * Where a zip is spooled and checked before it is stored, and how much may be spooled at once.
@@ -47,6 +48,27 @@ const exactVersion = remembered((pathAtVersion: string): boolean => {
 
 type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
 
+/** The largest file kept in memory (a larger zip is streamed from storage on every hit). */
+const MEMORY_FILE_BYTES = 1024 * 1024;
+
+/**
+ * How long an immutable file held in memory is served before storage is asked again whether it
+ * still holds that file. Immutable keys are created once and never rewritten, but a file can be
+ * deleted (`gomirror verify --remove`, an operator, the disk limit, another replica on shared
+ * storage): it stops being served from memory within this time.
+ */
+const REVALIDATE_MS = 5000;
+
+interface Remembered {
+  readonly value: unknown;
+  /** When the answer was fetched or read (the TTL of list, @latest and queries runs from it). */
+  readonly fetched: number;
+  /** Immutable files: when storage last confirmed it holds the file, and the file it held. */
+  checked: number;
+  size?: number;
+  modifiedMs?: number;
+}
+
 /**
  * Wraps a source with storage: `.mod`, `.zip` and canonical `.info` are immutable once stored;
  * `list`, `@latest` and query `.info` are kept for a TTL and served stale when the source
@@ -56,7 +78,7 @@ type Kind = "list" | "latest" | "query" | "info" | "mod" | "zip";
 export class CachedSource implements ModuleSource {
   private readonly flights = new SingleFlight<unknown>();
   private readonly zipFills: ZipFills;
-  private readonly memory: MemoryCache<{ value: unknown; fetched: number }>;
+  private readonly memory: MemoryCache<Remembered>;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -65,7 +87,9 @@ export class CachedSource implements ModuleSource {
     private readonly storage: Storage,
     private readonly options: CachedSourceOptions,
   ) {
-    this.memory = new MemoryCache(options.memoryBytes ?? 64 * 1024 * 1024, 256 * 1024);
+    const memoryBytes = options.memoryBytes ?? 64 * 1024 * 1024;
+    // One file may take at most a sixteenth of a small cache, so a few big ones cannot flush it.
+    this.memory = new MemoryCache(memoryBytes, Math.min(MEMORY_FILE_BYTES, Math.floor(memoryBytes / 16)));
     this.ttlMs = options.ttlSeconds * 1000;
     this.now = options.now ?? Date.now;
     this.zipFills = new ZipFills({
@@ -143,10 +167,19 @@ export class CachedSource implements ModuleSource {
 
   async zip(path: string, version: string): Promise<Download> {
     const key = storageKeys.zip(path, version);
+    const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
+    if (remembered) {
+      this.options.metrics?.recordHit("zip");
+      return inMemory(remembered.value as Buffer);
+    }
     const stored = await this.lookup(key);
     if (stored) {
-      this.options.metrics?.cacheHits.inc({ kind: "zip" });
-      return { body: stored.body, size: stored.size };
+      this.options.metrics?.recordHit("zip");
+      if (!this.memory.fits(stored.size)) return { body: stored.body, size: stored.size };
+      // Small enough to keep: later hits are answered from memory, with no file-system call.
+      const data = await readLimited(stored.body, stored.size, `stored ${key}`);
+      this.remember(key, data, data.length, stored);
+      return inMemory(data);
     }
     this.options.metrics?.cacheMisses.inc({ kind: "zip" });
     return this.zipFills.download(key, path, version);
@@ -196,21 +229,71 @@ export class CachedSource implements ModuleSource {
     decode: (data: Buffer) => T,
     limit: number,
   ): Promise<T> {
-    const remembered = this.memory.get(key);
+    const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
     if (remembered) {
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.options.metrics?.recordHit(kind);
       return remembered.value as T;
     }
     const stored = await this.lookup(key);
     if (stored) {
       const data = await readLimited(stored.body, limit, `stored ${key}`);
       const value = decode(data);
-      this.memory.set(key, { value, fetched: this.now() }, data.length);
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.remember(key, value, data.length, stored);
+      this.options.metrics?.recordHit(kind);
       return value;
     }
     this.options.metrics?.cacheMisses.inc({ kind });
     return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });
+  }
+
+  /** An immutable file held in memory that storage confirmed recently: the hot path, no await. */
+  private freshFile(key: string): Remembered | undefined {
+    const entry = this.memory.get(key);
+    return entry && this.now() - entry.checked < REVALIDATE_MS ? entry : undefined;
+  }
+
+  /**
+   * An immutable file held in memory, if storage still holds it: asked again at most every
+   * REVALIDATE_MS (one request asks; the others keep being served from memory meanwhile).
+   */
+  private async rememberedFile(key: string): Promise<Remembered | undefined> {
+    const entry = this.memory.get(key);
+    if (!entry) return undefined;
+    const now = this.now();
+    if (now - entry.checked < REVALIDATE_MS) return entry;
+    entry.checked = now;
+    let info: ObjectInfo | undefined;
+    try {
+      info = await this.storage.stat(key);
+    } catch (err) {
+      // Storage cannot say: the file was checked when it was kept, so keep serving it.
+      this.options.logger.warn(
+        { event: "cache_revalidate_failed", key, err: String(err) },
+        "storage stat failed",
+      );
+      return entry;
+    }
+    const modifiedMs = info?.modified.getTime();
+    if (
+      !info ||
+      info.size !== entry.size ||
+      (entry.modifiedMs !== undefined && modifiedMs !== entry.modifiedMs)
+    ) {
+      this.memory.delete(key);
+      return undefined;
+    }
+    entry.modifiedMs = modifiedMs;
+    return entry;
+  }
+
+  /** Keeps an immutable file in memory; `stored` is what storage said about it, when it was read from there. */
+  private remember(key: string, value: unknown, size: number, stored?: ObjectInfo): void {
+    const now = this.now();
+    this.memory.set(
+      key,
+      { value, fetched: now, checked: now, size, modifiedMs: stored?.modified.getTime() },
+      size,
+    );
   }
 
   /** A stored object, or undefined; a storage that fails to answer counts as a miss. */
@@ -239,7 +322,7 @@ export class CachedSource implements ModuleSource {
         // The answer is good; only caching it failed. Serve it, and say so loudly.
         this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
       });
-      this.memory.set(key, { value, fetched: this.now() }, data.length);
+      this.remember(key, value, data.length);
       return value;
     }) as Promise<T>;
   }
@@ -255,7 +338,7 @@ export class CachedSource implements ModuleSource {
     const now = this.now();
     const remembered = this.memory.get(key);
     if (remembered && now - remembered.fetched < this.ttlMs) {
-      this.options.metrics?.cacheHits.inc({ kind });
+      this.options.metrics?.recordHit(kind);
       return remembered.value as T;
     }
     let stale: { value: T; fetched: number } | undefined;
@@ -266,8 +349,8 @@ export class CachedSource implements ModuleSource {
         const fetched = stored.modified.getTime();
         stale = { value: decode(await readLimited(stored.body, limit, `stored ${key}`)), fetched };
         if (now - fetched < this.ttlMs) {
-          this.memory.set(key, stale, stored.size);
-          this.options.metrics?.cacheHits.inc({ kind });
+          this.memory.set(key, { ...stale, checked: now }, stored.size);
+          this.options.metrics?.recordHit(kind);
           return stale.value;
         }
       }
@@ -291,6 +374,18 @@ export class CachedSource implements ModuleSource {
       throw err;
     }
   }
+}
+
+/** A download of a zip held in memory; its stream is made only if a consumer asks for it. */
+function inMemory(data: Buffer): Download {
+  let body: Readable | undefined;
+  return {
+    data,
+    size: data.length,
+    get body() {
+      return (body ??= Readable.from([data], { objectMode: false }));
+    },
+  };
 }
 
 function encodeInfo(info: ModuleInfo): Buffer {

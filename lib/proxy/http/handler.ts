@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError } from "../errors";
 import type { ProxyMetrics } from "../metrics";
 import type { IndexHandler } from "../sync/feed";
 import { sortVersions } from "../module/semver";
+import { FileBody } from "../storage/file-body";
 import type { ModuleInfo, ModuleSource } from "../sources/source";
 import type { SumdbHandler } from "../sumdb/handler";
 import { cacheFor, cacheForever, type CacheAudience } from "./cache-control";
@@ -37,12 +39,18 @@ export interface HandlerDeps {
 }
 
 /** Age and Last-Modified of an answer kept since `savedAt` (the checksum database offline). */
-function keptSince(savedAt: Date | undefined): Record<string, string> {
-  if (!savedAt) return {};
+function keptSince(savedAt: Date | undefined): string[] {
+  if (!savedAt) return [];
   const age = Math.max(0, Math.floor((Date.now() - savedAt.getTime()) / 1000));
-  return { age: String(age), "last-modified": savedAt.toUTCString() };
+  return ["age", String(age), "last-modified", savedAt.toUTCString()];
 }
 
+/** A header record as the flat list `writeHead` takes. */
+function flat(headers: Readonly<Record<string, string>>): string[] {
+  return Object.entries(headers).flat();
+}
+
+const TEXT = "text/plain; charset=utf-8";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const idPrefix = randomBytes(4).toString("hex");
 let idCounter = 0;
@@ -62,11 +70,29 @@ function infoBody(info: ModuleInfo): Buffer {
   return body;
 }
 
+/** One request and what the handler knows about it. */
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly id: string;
+  readonly head: boolean;
+  /** performance.now() at arrival (a double: no BigInt made per request). */
+  readonly started: number;
+  endpoint: Endpoint;
+}
+
 function requestId(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
   if (typeof given === "string" && REQUEST_ID.test(given)) return given;
   idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
   return `${idPrefix}-${idCounter.toString(36)}`;
+}
+
+/** A zip body that failed after its headers went out: the request is recorded as this failure. */
+class CutShort extends Error {
+  constructor(override readonly cause: unknown) {
+    super(String(cause));
+  }
 }
 
 /** Builds the request listener for the GOPROXY protocol and the operational endpoints. */
@@ -76,135 +102,146 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   const shortCache = cacheFor(audience, deps.ttlSeconds);
   const IMMUTABLE = cacheForever(audience);
 
+  function zipHeaders(id: string, size: number | undefined): (string | number)[] {
+    const headers: (string | number)[] = [
+      "content-type",
+      "application/zip",
+      "cache-control",
+      IMMUTABLE,
+      "x-request-id",
+      id,
+    ];
+    if (size !== undefined) headers.push("content-length", size);
+    return headers;
+  }
+
   function send(
-    res: ServerResponse,
-    head: boolean,
+    x: Exchange,
     status: number,
     type: string,
     cache: string,
     body: Buffer | string,
-    extra: Record<string, string> = {},
+    extra: readonly string[] = [],
   ): number {
     const data = typeof body === "string" ? Buffer.from(body) : body;
-    res.writeHead(status, {
-      "content-type": type,
-      "content-length": data.length,
-      "cache-control": cache,
+    // Every header in one flat list: Node then writes them as given, with no per-header
+    // bookkeeping (a header set earlier with setHeader would send all of them through it).
+    x.res.writeHead(status, [
+      "content-type",
+      type,
+      "content-length",
+      data.length,
+      "cache-control",
+      cache,
+      "x-request-id",
+      x.id,
       ...extra,
-    });
-    res.end(head ? undefined : data);
-    return head ? 0 : data.length;
+    ]);
+    x.res.end(x.head ? undefined : data);
+    return x.head ? 0 : data.length;
   }
 
-  function stream(
-    res: ServerResponse,
-    head: boolean,
-    body: Readable,
-    size: number | undefined,
-  ): Promise<number> {
-    const headers: Record<string, string | number> = {
-      "content-type": "application/zip",
-      "cache-control": IMMUTABLE,
-    };
-    if (size !== undefined) headers["content-length"] = size;
-    res.writeHead(200, headers);
-    if (head) {
+  /**
+   * Sends a zip. Whatever happens (the client left while the zip was looked up or mid-body, a
+   * read failed, a HEAD), the body is closed when this settles: a stored file's descriptor is
+   * never left for the garbage collector. A body that fails after the headers rejects with
+   * CutShort (the connection is cut: the only honest signal left); a client that leaves is no
+   * failure of ours.
+   */
+  async function stream(x: Exchange, body: Readable, size?: number): Promise<number> {
+    const { res } = x;
+    if (x.head || res.destroyed) {
       body.destroy();
-      res.end();
-      return Promise.resolve(0);
+      if (!res.destroyed) {
+        res.writeHead(200, zipHeaders(x.id, size));
+        res.end();
+      }
+      return 0;
     }
-    return new Promise((resolve, reject) => {
-      let sent = 0;
-      body.on("data", (chunk: Buffer) => (sent += chunk.length));
-      // pipeline also reports a failure the body had before this point, and ends both streams.
-      // Which side failed first: pipeline destroys the other with the same error.
-      let failed: "body" | "client" | undefined = body.errored ? "body" : undefined;
-      body.once("error", () => (failed ??= "body"));
-      res.once("close", () => {
-        if (!res.writableFinished) failed ??= "client";
-      });
-      pipeline(body, res, (err) => {
-        // Headers are gone: a body that failed can only cut the connection (pipeline did), and
-        // the request is recorded as the failure it is. A client that went away is not one.
-        if (err && failed === "body") reject(err);
-        else resolve(sent);
-      });
+    res.writeHead(200, zipHeaders(x.id, size));
+    if (body instanceof FileBody) {
+      // A stored file: one reused buffer, read as fast as the client takes it.
+      let sent: number;
+      try {
+        sent = await body.sendTo(res);
+      } catch (err) {
+        res.destroy();
+        throw new CutShort(err);
+      }
+      if (!res.destroyed) res.end();
+      return sent;
+    }
+    let sent = 0;
+    body.on("data", (chunk: Buffer) => (sent += chunk.length));
+    // Which side failed first: pipeline destroys the other with the same error.
+    let failed: "body" | "client" | undefined = body.errored ? "body" : undefined;
+    body.once("error", () => (failed ??= "body"));
+    res.once("close", () => {
+      if (!res.writableFinished) failed ??= "client";
     });
+    try {
+      // pipeline also reports a failure the body had before this point, and ends both streams.
+      await pipeline(body, res);
+    } catch (err) {
+      if (failed === "body") throw new CutShort(err);
+    }
+    return sent;
   }
 
-  async function serve(
-    route: Route,
-    req: IncomingMessage,
-    res: ServerResponse,
-    head: boolean,
-  ): Promise<number> {
+  async function serve(route: Route, x: Exchange): Promise<number> {
     switch (route.kind) {
       case "healthz":
-        return send(res, head, 200, "text/plain; charset=utf-8", "no-store", "ok\n");
+        return send(x, 200, TEXT, "no-store", "ok\n");
       case "readyz": {
         const ready = await deps.ready();
-        return send(
-          res,
-          head,
-          ready ? 200 : 503,
-          "text/plain; charset=utf-8",
-          "no-store",
-          ready ? "ready\n" : "not ready\n",
-        );
+        return send(x, ready ? 200 : 503, TEXT, "no-store", ready ? "ready\n" : "not ready\n");
       }
       case "metrics": {
         const text = await metrics.registry.metrics();
-        return send(res, head, 200, metrics.registry.contentType, "no-store", text);
+        return send(x, 200, metrics.registry.contentType, "no-store", text);
       }
       case "sumdb": {
-        if (!deps.sumdb) {
-          return send(
-            res,
-            head,
-            404,
-            "text/plain; charset=utf-8",
-            "no-store",
-            "not found: no checksum database is proxied here\n",
-          );
-        }
+        if (!deps.sumdb)
+          return send(x, 404, TEXT, "no-store", "not found: no checksum database is proxied here\n");
         const answer = await deps.sumdb(route.rest);
-        return send(res, head, 200, answer.type, answer.cache, answer.body, keptSince(answer.savedAt));
+        return send(x, 200, answer.type, answer.cache, answer.body, keptSince(answer.savedAt));
       }
       case "index":
-        if (!deps.index) {
-          return send(res, head, 404, "text/plain; charset=utf-8", "no-store", "not found: no /index here\n");
-        }
-        await deps.index(req, res, route.query);
+        if (!deps.index) return send(x, 404, TEXT, "no-store", "not found: no /index here\n");
+        // The feed writes its own answer.
+        x.res.setHeader("x-request-id", x.id);
+        await deps.index(x.req, x.res, route.query);
         return 0;
       case "list": {
         const versions = sortVersions(await deps.source.list(route.path));
-        const body = versions.map((v) => `${v}\n`).join("");
-        return send(res, head, 200, "text/plain; charset=utf-8", shortCache, body);
+        return send(x, 200, TEXT, shortCache, versions.map((v) => `${v}\n`).join(""));
       }
       case "latest": {
         const info = await deps.source.latest(route.path);
-        return send(res, head, 200, "application/json", shortCache, infoBody(info));
+        return send(x, 200, "application/json", shortCache, infoBody(info));
       }
       case "info": {
         const info = await deps.source.info(route.path, route.query);
-        return send(
-          res,
-          head,
-          200,
-          "application/json",
-          route.canonical ? IMMUTABLE : shortCache,
-          infoBody(info),
-        );
+        return send(x, 200, "application/json", route.canonical ? IMMUTABLE : shortCache, infoBody(info));
       }
       case "mod": {
         const data = await deps.source.mod(route.path, route.version);
-        return send(res, head, 200, "text/plain; charset=utf-8", IMMUTABLE, data);
+        return send(x, 200, TEXT, IMMUTABLE, data);
       }
       case "zip": {
         if (deps.zipRedirect) {
           const location = await deps.zipRedirect(route.path, route.version);
-          res.writeHead(302, { location, "cache-control": "no-store", "content-length": 0 });
-          res.end();
+          x.res.writeHead(302, [
+            "location",
+            location,
+            "cache-control",
+            "no-store",
+            "content-length",
+            0,
+            "x-request-id",
+            x.id,
+          ]);
+          x.res.end();
           return 0;
         }
         const download = await deps.source.zip(route.path, route.version);
@@ -216,72 +253,80 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
             `${route.path}@${route.version}: zip reached the client unchecked`,
           );
         }
-        return stream(res, head, download.body, download.size);
+        // Held in memory (a small cached zip): one write, like any small answer.
+        if (download.data) return send(x, 200, "application/zip", IMMUTABLE, download.data);
+        return stream(x, download.body, download.size);
       }
     }
   }
 
+  /**
+   * Records a finished request: metrics, and the request log line when info is on. A zip cut
+   * short after its headers went out was sent as 200 but counts with its failure's status, so
+   * that error rates and alarms see it. Made once, not per request.
+   */
+  function finish(x: Exchange, bytes: number, err?: unknown): void {
+    const { res, endpoint } = x;
+    const cut = err instanceof CutShort;
+    const cause = cut ? err.cause : err;
+    const status = cut ? statusFor(cause) : res.statusCode;
+    const seconds = (performance.now() - x.started) / 1000;
+    metrics.recordRequest(endpoint, status, seconds, bytes);
+    // The request line is an info message: skip building it when info is off (production).
+    if (!err && !logger.isLevelEnabled("info")) return;
+    const line = {
+      event: "request",
+      reqId: x.id,
+      method: x.req.method,
+      url: x.req.url,
+      endpoint,
+      status,
+      bytes,
+      durationMs: Math.round(seconds * 1000),
+      ...deps.clientOf?.(x.req),
+      ...(cut ? { cut: true } : {}),
+    };
+    if (err && status >= 500) logger.error({ ...line, err: String(cause) }, "request failed");
+    else if (err) logger.info({ ...line, err: String(cause) }, "request refused");
+    else logger.info(line, "request");
+  }
+
+  function fail(x: Exchange, err: unknown): void {
+    if (x.res.headersSent) {
+      x.res.destroy();
+      finish(x, 0, err instanceof CutShort ? err : new CutShort(err));
+      return;
+    }
+    const body = `${messageFor(err, x.id)}\n`;
+    send(x, statusFor(err), TEXT, "no-store", body, flat(errorHeaders(err)));
+    finish(x, 0, err);
+  }
+
   return (req, res) => {
-    const started = process.hrtime.bigint();
-    const id = requestId(req);
-    res.setHeader("x-request-id", id);
-    let endpoint: Endpoint = "unknown";
-    const head = req.method === "HEAD";
-
-    const finish = (bytes: number, err?: unknown, cut = false): void => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      // A body that failed after its headers went out (`cut`) was sent as 200 but is the
-      // failure's status in the metrics and the log, so that error rates and alarms see it.
-      const status = cut ? statusFor(err) : res.statusCode;
-      const code = String(status);
-      metrics.requests.inc({ endpoint, code });
-      metrics.requestDuration.observe({ endpoint }, seconds);
-      if (bytes > 0) metrics.bytesServed.inc({ kind: endpoint }, bytes);
-      // The request line is an info message: skip building it when info is off (production).
-      if (!err && !logger.isLevelEnabled("info")) return;
-      const line = {
-        event: "request",
-        reqId: id,
-        method: req.method,
-        url: req.url,
-        endpoint,
-        status,
-        bytes,
-        durationMs: Math.round(seconds * 1000),
-        ...deps.clientOf?.(req),
-        ...(cut ? { cut: true } : {}),
-      };
-      if (err && status >= 500) logger.error({ ...line, err: String(err) }, "request failed");
-      else if (err) logger.info({ ...line, err: String(err) }, "request refused");
-      else logger.info(line, "request");
+    const x: Exchange = {
+      req,
+      res,
+      id: requestId(req),
+      head: req.method === "HEAD",
+      started: performance.now(),
+      endpoint: "unknown",
     };
-
-    const fail = (err: unknown): void => {
-      if (res.headersSent) {
-        res.destroy();
-        finish(0, err, true);
-        return;
-      }
-      const status = statusFor(err);
-      for (const [name, value] of Object.entries(errorHeaders(err))) res.setHeader(name, value);
-      send(res, head, status, "text/plain; charset=utf-8", "no-store", `${messageFor(err, id)}\n`);
-      finish(0, err);
-    };
-
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      send(res, false, 405, "text/plain; charset=utf-8", "no-store", "method not allowed\n");
-      finish(0);
+      send({ ...x, head: false }, 405, TEXT, "no-store", "method not allowed\n", ["allow", "GET, HEAD"]);
+      finish(x, 0);
       return;
     }
     let route: Route;
     try {
       route = parseRoute(req.url ?? "/");
     } catch (err) {
-      fail(err);
+      fail(x, err);
       return;
     }
-    endpoint = route.kind;
-    serve(route, req, res, head).then((bytes) => finish(bytes), fail);
+    x.endpoint = route.kind;
+    serve(route, x).then(
+      (bytes) => finish(x, bytes),
+      (err: unknown) => fail(x, err),
+    );
   };
 }

@@ -87,6 +87,13 @@ export interface ProxySettings {
    */
   readonly spoolMax?: ByteSize;
   /**
+   * Memory per process for small immutable files (`.info`, `.mod`, zips up to 1 MiB) so hot hits
+   * skip storage; 0 turns it off (`GOMIRROR_MEMORY_CACHE`).
+   *
+   * @default - the proxy's default, `64MiB`
+   */
+  readonly memoryCache?: ByteSize;
+  /**
    * With client tokens, what clients without one may read: `none`, or `public` (public modules and
    * `/sumdb/`, never a private path) (`GOMIRROR_ANONYMOUS`).
    *

@@ -391,6 +391,14 @@ export const SCHEMA = {
     help: "bytes that downloads in progress may spool in the temp directory at once; a cold fetch beyond it answers 503",
     prop: "spoolMax",
   }),
+  memoryCacheBytes: setting({
+    env: "GOMIRROR_MEMORY_CACHE",
+    flag: "memory-cache",
+    kind: bytes({ zeroMeans: "no memory cache" }),
+    default: "64MiB",
+    help: "memory per process for small immutable files (`.info`, `.mod`, zips up to 1 MiB) so hot hits skip storage; 0 turns it off",
+    prop: "memoryCache",
+  }),
   authFile: setting({
     env: "GOMIRROR_AUTH_FILE",
     flag: "auth-file",

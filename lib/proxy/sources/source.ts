@@ -20,7 +20,7 @@ export interface ModuleOrigin {
   readonly TagSum?: string;
 }
 
-/** A streamed file: a `.zip` is never held in memory. */
+/** A streamed file: a large `.zip` is never held in memory. */
 export interface Download {
   readonly body: Readable;
   /** Size in bytes when the source knows it up front. */
@@ -33,6 +33,11 @@ export interface Download {
    * still carries one.
    */
   readonly check?: (file: string) => Promise<void>;
+  /**
+   * The whole file, when the source already holds it in memory (the cache, for small zips): a
+   * consumer may send these bytes instead of reading `body`, which is only made when asked for.
+   */
+  readonly data?: Buffer;
 }
 
 /**

@@ -1,9 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
-import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import { constants, readlinkSync } from "node:fs";
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  stat,
+  unlink,
+  type FileHandle,
+} from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { ProxyError } from "../errors";
+import { FileBody } from "./file-body";
 import { checkStoragePrefix } from "./prefix";
 import type { ObjectInfo, PutOptions, PutResult, Storage, StoredObject } from "./storage";
 import { checkStorageKey } from "./storage";
@@ -25,6 +38,8 @@ function isErrno(err: unknown, code: string): boolean {
 export class DiskStorage implements Storage {
   private readonly tempDir: string;
   private realRoot: string | undefined;
+  /** Whether /proc/self/fd can name open files (Linux); checked on first use. */
+  private procFds = process.platform === "linux";
   private ready: Promise<void> | undefined;
 
   constructor(readonly root: string) {
@@ -84,11 +99,11 @@ export class DiskStorage implements Storage {
 
   async get(key: string): Promise<StoredObject | undefined> {
     const file = this.resolve(key);
-    if (!(await this.insideRoot(path.dirname(file)))) return undefined;
-    let handle;
+    let handle: FileHandle;
     try {
-      // O_NOFOLLOW: a symlink in place of a stored file is never followed out of the root.
-      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NOFOLLOW: a symlink in place of a stored file is never followed. O_NONBLOCK: a FIFO
+      // planted in the cache cannot hang the open (it is refused as not a file just below).
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return undefined;
       if (isErrno(err, "ELOOP")) {
@@ -102,12 +117,43 @@ export class DiskStorage implements Storage {
         await handle.close();
         return undefined;
       }
-      const body = createReadStream("", { fd: handle, autoClose: true });
-      return { size: info.size, modified: info.mtime, body };
+      // Checked on the file actually opened, so a directory swapped for a symlink between a
+      // check and the open cannot slip through.
+      if (!(await this.openedInsideRoot(handle.fd, file))) {
+        await handle.close();
+        return undefined;
+      }
+      return { size: info.size, modified: info.mtime, body: new FileBody(handle, info.size) };
     } catch (err) {
       await handle.close();
       throw err;
     }
+  }
+
+  /**
+   * Whether the open file `fd` (opened as `file`) lies under the root once symlinks are
+   * resolved; throws a security error when it does not. On Linux one readlink of /proc/self/fd
+   * gives the opened file's real path without touching the file system; elsewhere, the real
+   * path of its directory (false when that directory is gone).
+   */
+  private async openedInsideRoot(fd: number, file: string): Promise<boolean> {
+    this.realRoot ??= await realpath(this.root);
+    let real: string | undefined;
+    if (this.procFds) {
+      try {
+        real = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        this.procFds = false;
+      }
+    }
+    if (real === undefined) return this.insideRoot(path.dirname(file));
+    if (!real.startsWith(this.realRoot + path.sep)) {
+      throw new ProxyError(
+        "security",
+        `stored file ${file} leads outside the storage root ${this.root} through a symlink`,
+      );
+    }
+    return true;
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

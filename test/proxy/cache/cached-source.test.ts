@@ -15,6 +15,13 @@ import { ProxyError } from "../../../lib/proxy/errors";
 import { silentLogger } from "../../../lib/proxy/logger";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
+import type {
+  ObjectInfo,
+  PutOptions,
+  PutResult,
+  Storage,
+  StoredObject,
+} from "../../../lib/proxy/storage/storage";
 import { brokenDownload, FakeSource, readStream } from "../../support/fake-source";
 import { FaultyStorage } from "../../support/faulty-storage";
 import { makeModuleZip } from "../../support/module-zip";
@@ -419,6 +426,139 @@ describe("CachedSource", () => {
     open();
     for (const p of all) await expect(p).rejects.toMatchObject({ message: "upstream answered 500" });
     expect(t.inner.count("zip")).toBe(1);
+  });
+});
+
+/** Counts what reaches storage, to tell memory hits from storage hits. */
+class CountingStorage implements Storage {
+  gets = 0;
+  stats = 0;
+  failStat = false;
+  constructor(private readonly inner: Storage) {}
+  get(key: string): Promise<StoredObject | undefined> {
+    this.gets++;
+    return this.inner.get(key);
+  }
+  stat(key: string): Promise<ObjectInfo | undefined> {
+    this.stats++;
+    if (this.failStat) return Promise.reject(new Error("EIO: storage unreachable"));
+    return this.inner.stat(key);
+  }
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
+    return this.inner.put(key, body, options);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  list(prefix: string): AsyncIterable<string> {
+    return this.inner.list(prefix);
+  }
+}
+
+describe("CachedSource memory", () => {
+  let t: ReturnType<typeof setup>;
+  let storage: CountingStorage;
+  beforeEach(() => {
+    t = setup();
+    storage = new CountingStorage(t.storage);
+  });
+  afterEach(() => t.cleanup());
+
+  function cachedWith(memoryBytes?: number): CachedSource {
+    return new CachedSource(t.inner, storage, {
+      ttlSeconds: 60,
+      logger: silentLogger(),
+      memoryBytes,
+      now: () => t.clock.now,
+    });
+  }
+
+  async function storeZip(): Promise<void> {
+    await t.storage.put(storageKeys.zip(M, "v1.0.0"), ZIP, { ifNoneMatch: true });
+  }
+
+  it("answers later hits of a small stored zip from memory, with no storage call", async () => {
+    await storeZip();
+    const cached = cachedWith();
+    const first = await cached.zip(M, "v1.0.0");
+    expect(first.data?.equals(ZIP)).toBe(true);
+    expect(storage.gets).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      const hit = await cached.zip(M, "v1.0.0");
+      expect(hit.data?.equals(ZIP)).toBe(true);
+      expect(hit.size).toBe(ZIP.length);
+      // A consumer that wants a stream still gets one, with the same bytes.
+      if (i === 0) expect((await readStream(hit.body)).equals(ZIP)).toBe(true);
+    }
+    expect(storage.gets).toBe(1);
+    expect(t.inner.count("zip")).toBe(0);
+  });
+
+  it("streams a zip too large for memory from storage on every hit", async () => {
+    await storeZip();
+    // 1 MiB of memory keeps files up to 64 KiB; the zip is larger.
+    const cached = cachedWith(1024 * 1024);
+    for (let i = 0; i < 3; i++) {
+      const hit = await cached.zip(M, "v1.0.0");
+      expect(hit.data).toBeUndefined();
+      expect((await readStream(hit.body)).equals(ZIP)).toBe(true);
+    }
+    expect(storage.gets).toBe(3);
+  });
+
+  it("keeps nothing in memory when its size is 0", async () => {
+    await storeZip();
+    const cached = cachedWith(0);
+    await cached.mod(M, "v1.0.0");
+    await cached.mod(M, "v1.0.0");
+    await readStream((await cached.zip(M, "v1.0.0")).body);
+    await readStream((await cached.zip(M, "v1.0.0")).body);
+    // Every call reached storage: the first .mod missed there and was fetched.
+    expect(storage.gets).toBe(4);
+    expect(t.inner.count("mod")).toBe(1);
+  });
+
+  it("stops serving a file deleted from storage within a few seconds, and fetches it again", async () => {
+    await storeZip();
+    const cached = cachedWith();
+    await cached.zip(M, "v1.0.0");
+    await cached.mod(M, "v1.0.0");
+    await t.storage.delete(storageKeys.zip(M, "v1.0.0"));
+    await t.storage.delete(storageKeys.mod(M, "v1.0.0"));
+    // Within the revalidation time, memory answers without asking storage.
+    t.clock.now += 4000;
+    expect((await cached.zip(M, "v1.0.0")).data?.equals(ZIP)).toBe(true);
+    await cached.mod(M, "v1.0.0");
+    expect(storage.stats).toBe(0);
+    expect(t.inner.count("zip")).toBe(0);
+    t.clock.now += 2000;
+    // Past it, storage is asked, says the files are gone, and they are fetched again.
+    expect((await readStream((await cached.zip(M, "v1.0.0")).body)).equals(ZIP)).toBe(true);
+    expect((await cached.mod(M, "v1.0.0")).toString()).toBe("module example.test/Upper/m\n");
+    expect(t.inner.count("zip")).toBe(1);
+    expect(t.inner.count("mod")).toBe(2);
+  });
+
+  it("drops a remembered file that storage now holds with another size", async () => {
+    await storeZip();
+    const cached = cachedWith();
+    await cached.zip(M, "v1.0.0");
+    const other = Buffer.concat([ZIP, Buffer.from("x")]);
+    await t.storage.put(storageKeys.zip(M, "v1.0.0"), other);
+    t.clock.now += 6000;
+    expect((await cached.zip(M, "v1.0.0")).data?.equals(other)).toBe(true);
+  });
+
+  it("asks storage once per revalidation and keeps serving when storage cannot answer", async () => {
+    await storeZip();
+    const cached = cachedWith();
+    await cached.zip(M, "v1.0.0");
+    t.clock.now += 6000;
+    storage.failStat = true;
+    const hits = await Promise.all(Array.from({ length: 10 }, () => cached.zip(M, "v1.0.0")));
+    for (const hit of hits) expect(hit.data?.equals(ZIP)).toBe(true);
+    expect(storage.stats).toBe(1);
+    expect(storage.gets).toBe(1);
   });
 });
 

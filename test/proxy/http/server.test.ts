@@ -293,6 +293,29 @@ describe("gomirror over HTTP", () => {
     );
   });
 
+  it("sends a request id with every kind of answer, served from memory, storage or upstream", async () => {
+    const m = "/example.test/!upper/m/@v";
+    // Twice each: the first from the upstream, the second a cached hit (the zip from memory).
+    const paths = [
+      `${m}/v1.0.0.info`,
+      `${m}/v1.0.0.mod`,
+      `${m}/v1.0.0.zip`,
+      `${m}/list`,
+      "/example.test/!upper/m/@latest",
+    ];
+    for (const p of [...paths, ...paths, `${m}/v9.0.0.mod`, "/healthz", "/no/such/route"]) {
+      const res = await get(p, { headers: { "x-request-id": "id-1" } });
+      await res.arrayBuffer();
+      expect([p, res.headers.get("x-request-id")]).toEqual([p, "id-1"]);
+    }
+    const head = await get(`${m}/v1.0.0.zip`, { method: "HEAD" });
+    expect(head.headers.get("content-length")).toBe(String(ZIP.length));
+    expect(head.headers.get("x-request-id")).toMatch(/^[0-9a-f]{8}-/);
+    const post = await get(`${m}/v1.0.0.zip`, { method: "POST" });
+    expect([post.status, post.headers.get("allow")]).toEqual([405, "GET, HEAD"]);
+    expect(post.headers.get("x-request-id")).toMatch(/^[0-9a-f]{8}-/);
+  });
+
   it("answers zips with a redirect to a presigned URL of the stored object in redirect mode", async () => {
     await proxy.close();
     const disk = new DiskStorage(path.join(work, "cache"));

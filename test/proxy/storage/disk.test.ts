@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -98,7 +99,12 @@ describe("DiskStorage on disk", () => {
     expect(await readFile(path.join(real, "m", "@v", "v1.0.0.info"), "utf8")).toBe("{}");
   });
 
-  describe("a symlink planted inside the root", () => {
+  // get() checks the file it opened through /proc/self/fd on Linux, the directory's real path
+  // elsewhere: both ways are run here.
+  describe.each([
+    ["/proc/self/fd", true],
+    ["the directory's real path", false],
+  ])("a symlink planted inside the root (reads checked with %s)", (_how, procFds) => {
     let outside: string;
     let cache: string;
     let storage: DiskStorage;
@@ -112,6 +118,7 @@ describe("DiskStorage on disk", () => {
       await symlink(outside, path.join(cache, "escape"));
       await symlink(path.join(outside, "secret", "file"), path.join(cache, "m", "linked"));
       storage = new DiskStorage(cache);
+      (storage as unknown as { procFds: boolean }).procFds = procFds;
     });
 
     it("is not followed when listing", async () => {
@@ -137,6 +144,23 @@ describe("DiskStorage on disk", () => {
       await expect(storage.get("m/linked")).rejects.toMatchObject({ kind: "security" });
       expect(await storage.stat("m/linked")).toBeUndefined();
     });
+  });
+
+  it("never opens a FIFO planted in place of a stored file for good (no hang)", async () => {
+    await mkdir(path.join(root, "m", "@v"), { recursive: true });
+    execFileSync("mkfifo", [path.join(root, "m", "@v", "v1.0.0.zip")]);
+    const storage = new DiskStorage(root);
+    expect(await storage.get("m/@v/v1.0.0.zip")).toBeUndefined();
+  });
+
+  it("serves a file opened before it was deleted to the end", async () => {
+    const storage = new DiskStorage(root);
+    const data = Buffer.alloc(1024 * 1024, 3);
+    await storage.put("m/@v/v1.0.0.zip", data);
+    const stored = await storage.get("m/@v/v1.0.0.zip");
+    await storage.delete("m/@v/v1.0.0.zip");
+    expect((await readAll(stored!.body)).equals(data)).toBe(true);
+    expect(await storage.get("m/@v/v1.0.0.zip")).toBeUndefined();
   });
 
   it("recovers when the root could not be created at first", async () => {
