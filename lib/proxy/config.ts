@@ -35,6 +35,12 @@ export interface ProxyConfig {
   readonly netrcPath: string | undefined;
   /** netrc content with git credentials, e.g. from a secret (GOMIRROR_NETRC). */
   readonly netrc: string | undefined;
+  /** The git cache directory (GOMIRROR_GIT_CACHE); undefined: one under the OS temporary directory. */
+  readonly gitCacheDir: string | undefined;
+  /** Private key file for ssh:// git remotes (GOMIRROR_GIT_SSH_KEY). */
+  readonly gitSshKey: string | undefined;
+  /** known_hosts file that ssh:// git remotes are checked against (GOMIRROR_GIT_KNOWN_HOSTS). */
+  readonly gitKnownHosts: string | undefined;
   readonly s3: {
     readonly endpoint: string | undefined;
     readonly forcePathStyle: boolean;
@@ -269,6 +275,28 @@ export const SETTINGS: readonly Setting[] = [
     },
   },
   {
+    env: "GOMIRROR_GIT_CACHE",
+    flag: "git-cache",
+    description:
+      "directory of the git cache (a bare repository per remote, kept across restarts; default <tmp>/gomirror-git-<uid>)",
+    default: "",
+    parse: text("GOMIRROR_GIT_CACHE"),
+  },
+  {
+    env: "GOMIRROR_GIT_SSH_KEY",
+    flag: "git-ssh-key",
+    description: "path of the private key for ssh:// git remotes (e.g. a mounted secret)",
+    default: "",
+    parse: text("GOMIRROR_GIT_SSH_KEY"),
+  },
+  {
+    env: "GOMIRROR_GIT_KNOWN_HOSTS",
+    flag: "git-known-hosts",
+    description: "path of the known_hosts file ssh:// git remotes are checked against (ssh needs it)",
+    default: "",
+    parse: text("GOMIRROR_GIT_KNOWN_HOSTS"),
+  },
+  {
     env: "GOMIRROR_S3_ENDPOINT",
     flag: "s3-endpoint",
     description: "S3-compatible endpoint URL (MinIO and similar)",
@@ -390,6 +418,9 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     gitRewrite: parsed.GOMIRROR_GIT_REWRITE as ProxyConfig["gitRewrite"],
     netrcPath: (parsed.NETRC as string) || undefined,
     netrc: (parsed.GOMIRROR_NETRC as string) || undefined,
+    gitCacheDir: (parsed.GOMIRROR_GIT_CACHE as string) || undefined,
+    gitSshKey: (parsed.GOMIRROR_GIT_SSH_KEY as string) || undefined,
+    gitKnownHosts: (parsed.GOMIRROR_GIT_KNOWN_HOSTS as string) || undefined,
     s3: {
       endpoint: (parsed.GOMIRROR_S3_ENDPOINT as string) || undefined,
       forcePathStyle: parsed.GOMIRROR_S3_FORCE_PATH_STYLE as boolean,
@@ -400,6 +431,12 @@ export function loadConfig({ env, argv }: ConfigSources): ProxyConfig {
     shutdownDelaySeconds: parsed.GOMIRROR_SHUTDOWN_DELAY as number,
     workers: parsed.GOMIRROR_WORKERS as number,
   };
+  if (config.gitSshKey && !config.gitKnownHosts) {
+    throw new ConfigError(
+      "GOMIRROR_GIT_SSH_KEY is set but GOMIRROR_GIT_KNOWN_HOSTS is not: ssh:// git remotes are only used " +
+        "with the host keys they must have (a known_hosts file, e.g. from `ssh-keyscan`, checked by you)",
+    );
+  }
   if (config.zipRedirect && !config.storage.startsWith("s3://")) {
     throw new ConfigError(
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,

@@ -23,6 +23,7 @@ import path from "node:path";
  *   and a text=auto file already holding CRLF (left alone).
  * - `retract.git`: v1.0.0, v1.1.0, v1.2.0 whose go.mod retracts v1.1.0, and a branch `fix` off
  *   v1.1.0 (its pseudo-version must build on v1.0.0, the highest tag that is not retracted).
+ * - `tags.git`: v1.0.0 to v1.5.0, one commit each (for concurrent requests of many versions).
  */
 
 export const GIT_HOST = "git.example.test";
@@ -234,6 +235,15 @@ export function buildRepos(dir: string): RepoSet {
   retract.commit("2024-08-04T10:00:00Z", "fix");
   retract.git("checkout", "-q", "main");
   retract.finish();
+
+  const tags = new RepoBuilder(work("tags"), bare("tags.git"));
+  tags.write("go.mod", `module ${GIT_HOST}/tags.git\n`);
+  for (let i = 0; i <= 5; i++) {
+    tags.write("t.go", `package tags // ${i}\n`);
+    tags.commit(`2024-10-0${i + 1}T10:00:00Z`, `v1.${i}.0`);
+    tags.tag(`v1.${i}.0`, "");
+  }
+  tags.finish();
 
   rmSync(path.join(dir, "work"), { recursive: true, force: true });
   return { root };

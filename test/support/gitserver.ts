@@ -48,6 +48,11 @@ export interface GitServerRequest {
   /** Whether an Authorization header came with the request (its value is never recorded). */
   readonly authorized: boolean;
   readonly status: number;
+  /**
+   * For a POST to git-upload-pack: what it asks, from the start of its body: `ls-refs` or
+   * `fetch` (protocol v2; a v0 request with `want` lines counts as `fetch`).
+   */
+  readonly command?: string;
 }
 
 export interface GitServer {
@@ -63,7 +68,13 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   const requests: GitServerRequest[] = [];
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    let head = "";
+    req.on("data", (chunk: Buffer) => {
+      if (head.length < 512) head += chunk.toString("latin1");
+    });
     const record = (status: number): void => {
+      const command =
+        /command=([a-z-]+)/.exec(head)?.[1] ?? (/want [0-9a-f]{40}/.test(head) ? "fetch" : undefined);
       requests.push({
         method: req.method ?? "GET",
         host: target.host,
@@ -71,6 +82,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
         query: target.search.replace(/^\?/, ""),
         authorized: req.headers.authorization !== undefined,
         status,
+        ...(command ? { command } : {}),
       });
     };
     if (options.token !== undefined && !hasToken(req.headers.authorization, options.token)) {
