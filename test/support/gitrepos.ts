@@ -40,7 +40,18 @@ const COMMITTER = {
   GIT_COMMITTER_EMAIL: "gopher@example.test",
 };
 
-class RepoBuilder {
+/** An entry of a tree written object by object, bypassing git's checks on names and modes. */
+export interface RawEntry {
+  readonly mode: string;
+  readonly name: string;
+  /** File content (for blob modes). */
+  readonly data?: string | Buffer;
+  /** Entries (for mode 40000). */
+  readonly entries?: readonly RawEntry[];
+}
+
+/** Builds a repository in a work tree, then clones it bare to where the test server serves it. */
+export class RepoBuilder {
   constructor(
     private readonly work: string,
     private readonly bare: string,
@@ -99,15 +110,58 @@ class RepoBuilder {
     return this.git("rev-parse", "HEAD");
   }
 
+  /**
+   * Writes a tree exactly as given (git's own commands refuse names with `/` or `\\` on some
+   * systems, `git~1`, and old modes such as 100664) and commits it on top of HEAD; moves the
+   * current branch there and returns the commit.
+   */
+  commitRaw(date: string, message: string, entries: readonly RawEntry[]): string {
+    const tree = this.rawTree(entries);
+    const parent = this.git("rev-parse", "HEAD");
+    const commit = this.gitAt(date, "commit-tree", "-m", message, "-p", parent, tree);
+    // Only the branch moves: the work tree could not hold such names (later commits are raw too).
+    this.git("update-ref", "HEAD", commit);
+    return commit;
+  }
+
+  private rawTree(entries: readonly RawEntry[]): string {
+    const parts = entries
+      .map((e) => {
+        const hash = e.entries
+          ? this.rawTree(e.entries)
+          : this.hashObject(["-w", "--stdin"], Buffer.from(e.data ?? ""));
+        return { key: e.entries ? `${e.name}/` : e.name, e, hash };
+      })
+      // git's tree order: names compared bytewise, a tree's name as if it ended in "/".
+      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)))
+      .map(({ e, hash }) => Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(hash, "hex")]));
+    return this.hashObject(["-t", "tree", "-w", "--literally", "--stdin"], Buffer.concat(parts));
+  }
+
+  private hashObject(args: string[], input: Buffer): string {
+    return execFileSync("git", ["hash-object", ...args], {
+      cwd: this.work,
+      input,
+      env: { PATH: process.env.PATH, HOME: this.work, GIT_CONFIG_NOSYSTEM: "1" },
+      encoding: "utf8",
+    }).trim();
+  }
+
   tag(name: string, date: string, annotated = false): this {
     if (annotated) this.gitAt(date, "tag", "-a", "-m", `release ${name}`, name);
     else this.git("tag", name);
     return this;
   }
 
-  finish(): void {
+  /** Clones the work tree bare into place; `head` makes the bare repository's HEAD name another branch. */
+  finish(options: { head?: string } = {}): void {
     mkdirSync(path.dirname(this.bare), { recursive: true });
     execFileSync("git", ["clone", "-q", "--bare", this.work, this.bare], { env: { PATH: process.env.PATH } });
+    if (options.head) {
+      execFileSync("git", ["--git-dir", this.bare, "symbolic-ref", "HEAD", options.head], {
+        env: { PATH: process.env.PATH },
+      });
+    }
     rmSync(this.work, { recursive: true, force: true });
   }
 }

@@ -29,6 +29,13 @@ export interface GitServerOptions {
    * @default none (go-get requests get 404)
    */
   readonly goImports?: readonly GoImport[];
+  /**
+   * Ref lines (`<hash> <name>`) a repository advertises besides its own, keyed by the
+   * repository's path (`/spaceref.git`): what a server that is not git itself may send, e.g. a
+   * ref name with a space. Added to protocol v0 advertisements and v2 `ls-refs` answers.
+   * @default none
+   */
+  readonly extraRefs?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface GoImport {
@@ -37,6 +44,10 @@ export interface GoImport {
   readonly subdir?: string;
   /** Extra go-import tags served on the same page (to test ambiguity handling). */
   readonly extra?: readonly string[];
+  /** Bytes of filler (an HTML comment) in the page's head, after the meta tags. @default 0 */
+  readonly headPadding?: number;
+  /** Bytes of filler text in the page's body. @default 0 */
+  readonly bodyPadding?: number;
 }
 
 export interface GitServerRequest {
@@ -97,7 +108,14 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       record(status);
       return;
     }
-    runBackend(options.projectRoot, req, res, target, record);
+    // A repository is reached with or without its `.git` suffix (the go command leaves it out).
+    const repo = Object.keys(options.extraRefs ?? {}).find(
+      (r) => target.pathname.startsWith(`${r}/`) || target.pathname.startsWith(`${r.replace(/\.git$/, "")}/`),
+    );
+    const extra = repo ? (options.extraRefs?.[repo] ?? []) : [];
+    runBackend(options.projectRoot, req, res, target, record, () =>
+      advertises(req, target, head) ? extra : [],
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -142,18 +160,38 @@ function answerGoGet(imports: readonly GoImport[], target: URL, res: http.Server
   const tags = [content, ...(found.extra ?? [])]
     .map((c) => `<meta name="go-import" content="${c}">`)
     .join("\n");
+  const headFiller = found.headPadding ? `<!-- ${"h".repeat(found.headPadding)} -->\n` : "";
+  const bodyFiller = "b".repeat(found.bodyPadding ?? 0);
   res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-  res.end(`<!DOCTYPE html>\n<html><head>\n${tags}\n</head><body>go get ${found.prefix}</body></html>\n`);
+  res.end(
+    `<!DOCTYPE html>\n<html><head>\n${tags}\n${headFiller}</head><body>go get ${found.prefix}${bodyFiller}</body></html>\n`,
+  );
   return 200;
 }
 
-/** Runs `git http-backend` as a CGI program for one request and relays its answer. */
+/** Whether the answer to this request lists refs: a v0 advertisement or a v2 `ls-refs`. */
+function advertises(req: http.IncomingMessage, target: URL, body: string): boolean {
+  const v2 = String(req.headers["git-protocol"] ?? "").includes("version=2");
+  if (req.method === "GET") return target.pathname.endsWith("/info/refs") && !v2;
+  return body.includes("command=ls-refs");
+}
+
+/** A pkt-line: four hex digits of length (themselves included), then the payload. */
+function pktLine(payload: string): string {
+  return (Buffer.byteLength(payload) + 4).toString(16).padStart(4, "0") + payload;
+}
+
+/**
+ * Runs `git http-backend` as a CGI program for one request and relays its answer, with the ref
+ * lines `extraRefs()` returns added before the answer's final flush packet.
+ */
 function runBackend(
   projectRoot: string,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   target: URL,
   record: (status: number) => void,
+  extraRefs: () => readonly string[],
 ): void {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -184,9 +222,15 @@ function runBackend(
   let head = Buffer.alloc(0);
   let headerDone = false;
   let status = 200;
+  let extra: readonly string[] = [];
+  const held: Buffer[] = [];
+  const send = (chunk: Buffer): void => {
+    if (extra.length > 0) held.push(chunk);
+    else res.write(chunk);
+  };
   child.stdout.on("data", (chunk: Buffer) => {
     if (headerDone) {
-      res.write(chunk);
+      send(chunk);
       return;
     }
     head = Buffer.concat([head, chunk]);
@@ -202,9 +246,11 @@ function runBackend(
       if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
       else headers[name] = value;
     }
+    extra = status === 200 ? extraRefs() : [];
+    if (extra.length > 0) delete headers["Content-Length"];
     res.writeHead(status, headers);
     record(status);
-    res.write(head.subarray(sep.at + sep.length));
+    send(head.subarray(sep.at + sep.length));
   });
   const stderr: Buffer[] = [];
   child.stderr.on("data", (c: Buffer) => stderr.push(c));
@@ -214,6 +260,12 @@ function runBackend(
       res.writeHead(500, { "Content-Type": "text/plain" });
       res.end(`git http-backend failed (${code}): ${Buffer.concat(stderr).toString()}`);
       return;
+    }
+    if (extra.length > 0) {
+      const body = Buffer.concat(held).toString("latin1");
+      const flush = body.lastIndexOf("0000");
+      const lines = extra.map((l) => pktLine(`${l}\n`)).join("");
+      res.write(Buffer.from(body.slice(0, flush) + lines + body.slice(flush), "latin1"));
     }
     res.end();
   });

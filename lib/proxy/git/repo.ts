@@ -234,10 +234,13 @@ export class GitRepo {
       await this.git(args, { stdout: new LimitedFile(out, MAX_ARCHIVE, what) });
     } catch (err) {
       out.destroy();
-      if (err instanceof GitCommandError && err.stderr.includes("did not match any files")) {
+      if (!(err instanceof GitCommandError)) throw err;
+      if (err.stderr.includes("did not match any files")) {
         throw new ProxyError("not-found", `${subdir} does not exist at ${hash} in ${redactURL(this.url)}`);
       }
-      throw err;
+      // git archive refuses some trees itself (a `git~1` path, for one), for the go command too.
+      const kind = /invalid path/.test(err.stderr) ? "invalid" : "internal";
+      throw new ProxyError(kind, `git archive of ${hash} in ${redactURL(this.url)} failed: ${err.stderr}`);
     }
   }
 
