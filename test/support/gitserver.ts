@@ -36,6 +36,8 @@ export interface GitServerOptions {
    * @default none
    */
   readonly extraRefs?: Readonly<Record<string, readonly string[]>>;
+  /** Answers to git (not go-get pages) are sent at most this fast. @default no limit */
+  readonly bytesPerSecond?: number;
 }
 
 export interface GoImport {
@@ -113,9 +115,12 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       (r) => target.pathname.startsWith(`${r}/`) || target.pathname.startsWith(`${r.replace(/\.git$/, "")}/`),
     );
     const extra = repo ? (options.extraRefs?.[repo] ?? []) : [];
-    runBackend(options.projectRoot, req, res, target, record, () =>
-      advertises(req, target, head) ? extra : [],
-    );
+    runBackend(req, res, target, {
+      projectRoot: options.projectRoot,
+      record,
+      extraRefs: () => (advertises(req, target, head) ? extra : []),
+      ...(options.bytesPerSecond ? { bytesPerSecond: options.bytesPerSecond } : {}),
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -183,16 +188,21 @@ function pktLine(payload: string): string {
 
 /**
  * Runs `git http-backend` as a CGI program for one request and relays its answer, with the ref
- * lines `extraRefs()` returns added before the answer's final flush packet.
+ * lines `extraRefs()` returns added before the answer's final flush packet, at most
+ * `bytesPerSecond` fast. The backend is stopped when the client goes away.
  */
 function runBackend(
-  projectRoot: string,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   target: URL,
-  record: (status: number) => void,
-  extraRefs: () => readonly string[],
+  how: {
+    projectRoot: string;
+    record: (status: number) => void;
+    extraRefs: () => readonly string[];
+    bytesPerSecond?: number;
+  },
 ): void {
+  const { projectRoot, record, extraRefs } = how;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     GIT_PROJECT_ROOT: projectRoot,
@@ -219,14 +229,25 @@ function runBackend(
   const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
   req.pipe(child.stdin);
   child.stdin.on("error", () => undefined);
+  res.on("error", () => undefined);
+  res.on("close", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
   let head = Buffer.alloc(0);
   let headerDone = false;
   let status = 200;
   let extra: readonly string[] = [];
   const held: Buffer[] = [];
   const send = (chunk: Buffer): void => {
-    if (extra.length > 0) held.push(chunk);
-    else res.write(chunk);
+    if (extra.length > 0) {
+      held.push(chunk);
+      return;
+    }
+    res.write(chunk);
+    if (how.bytesPerSecond) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), (chunk.length / how.bytesPerSecond) * 1000);
+    }
   };
   child.stdout.on("data", (chunk: Buffer) => {
     if (headerDone) {
