@@ -62,6 +62,7 @@ const env = process.env;
 const quote = (p) => '"' + p + '"';
 const args = [
   "-F", "none",
+  "-T",
   "-o", "BatchMode=yes",
   "-o", "StrictHostKeyChecking=yes",
   "-o", "UserKnownHostsFile=" + quote(env.GOMIRROR_GIT_SSH_KNOWN_HOSTS || "none"),

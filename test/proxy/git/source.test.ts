@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +20,40 @@ import { describeWithTools } from "../../support/tools";
  */
 
 const TOKEN = "s3cr3t-t0ken-value";
+
+/**
+ * Reads every process's command line (/proc/<pid>/cmdline, which other users can read too) over
+ * and over while `during` runs: how many git command lines were seen, and those holding `secret`.
+ */
+async function watchCommandLines(
+  secret: string,
+  during: () => Promise<void>,
+): Promise<{ git: number; withToken: string[] }> {
+  const seen = { git: 0, withToken: [] as string[] };
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let line: string;
+        try {
+          line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        } catch {
+          continue;
+        }
+        if (/^git /.test(line)) seen.git++;
+        if (line.includes(secret)) seen.withToken.push(line);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    watching = false;
+    await watch;
+  }
+  return seen;
+}
 
 describeWithTools({ bins: ["git"] }, "GitSource", () => {
   let tmp: string;
@@ -61,21 +96,28 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
           env: {
             GOMIRROR_GIT_REWRITE: `https://${GIT_HOST}/=${server.url}/`,
             GOMIRROR_NETRC: `machine ${GIT_HOST}\nlogin gomirror\npassword ${TOKEN}\n`,
+            GOMIRROR_GIT_CACHE: path.join(tmp, "cache-netrc"),
           },
           argv: [],
         }),
         logs.logger,
       );
+      let commandLines: { git: number; withToken: string[] };
       try {
-        const info = await source.info(`${GIT_HOST}/private.git`, "v1.0.0");
-        expect(info.Version).toBe("v1.0.0");
-        expect(info.Time).toBe("2024-06-01T10:00:00Z");
-        const zip = await source.zip(`${GIT_HOST}/private.git`, "v1.0.0");
-        zip.body.resume();
-        await new Promise((resolve) => zip.body.on("close", resolve));
+        commandLines = await watchCommandLines(TOKEN, async () => {
+          const info = await source.info(`${GIT_HOST}/private.git`, "v1.0.0");
+          expect(info.Version).toBe("v1.0.0");
+          expect(info.Time).toBe("2024-06-01T10:00:00Z");
+          const zip = await source.zip(`${GIT_HOST}/private.git`, "v1.0.0");
+          zip.body.resume();
+          await new Promise((resolve) => zip.body.on("close", resolve));
+        });
       } finally {
         await source.close();
       }
+      // git ran while every command line was watched, and none of them held the token.
+      expect(commandLines.git).toBeGreaterThan(0);
+      expect(commandLines.withToken).toEqual([]);
       // git asks for credentials once the server challenges it: the unauthenticated first request
       // of each git command gets 401, every later one carries the token and is accepted.
       expect(server.requests.some((r) => r.authorized && r.status === 200)).toBe(true);
@@ -117,21 +159,33 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       expect(logs.text()).not.toContain(wrong);
     });
 
-    it("takes credentials from user info in a rewrite target without logging them", async () => {
+    it("takes credentials from user info in a rewrite target, keeping them off command lines, disk and logs", async () => {
       const logs = captureLogs();
       const target = new URL(server.url);
       target.username = "gomirror";
       target.password = TOKEN;
+      const workDir = path.join(tmp, "cache-userinfo");
       const source = new GitSource({
         rewrite: [{ from: `https://${GIT_HOST}/`, to: target.toString() }],
         logger: logs.logger,
+        workDir,
       });
+      let commandLines: { git: number; withToken: string[] };
       try {
-        expect(await source.list(`${GIT_HOST}/private.git`)).toEqual(["v1.0.0"]);
+        commandLines = await watchCommandLines(TOKEN, async () => {
+          expect(await source.list(`${GIT_HOST}/private.git`)).toEqual(["v1.0.0"]);
+        });
       } finally {
         await source.close();
       }
+      expect(commandLines.git).toBeGreaterThan(0);
+      expect(commandLines.withToken).toEqual([]);
       expect(logs.text()).not.toContain(TOKEN);
+      // grep exits 1 when no file holds the token.
+      expect(spawnSync("grep", ["-rl", TOKEN, workDir], { encoding: "utf8" })).toMatchObject({
+        status: 1,
+        stdout: "",
+      });
     });
   });
 
