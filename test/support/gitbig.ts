@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { once } from "node:events";
@@ -123,4 +124,55 @@ function runGit(cwd: string, args: string[]): Promise<void> {
       code === 0 ? resolve() : reject(new Error(`git ${args.join(" ")}: ${code}: ${stderr}`)),
     );
   });
+}
+
+/** The shape of a generated monorepo. */
+export interface MonorepoShape {
+  /** Nested modules, `mod00` to `modNN`, each with its own go.mod. */
+  readonly modules: number;
+  /** Tags, spread over the modules round-robin: `modNN/v1.0.K`, one commit each. */
+  readonly tags: number;
+  /** Bytes of incompressible history: each tagged commit replaces its module's data file. */
+  readonly historyBytes: number;
+  /** Untagged commits at the end of main (their pseudo-versions need the whole history). */
+  readonly untagged: number;
+}
+
+export interface Monorepo {
+  /** Import path of the repository root (`<host>/mono.git`). */
+  readonly root: string;
+  /** Hashes of the untagged commits, oldest first. */
+  readonly untagged: readonly string[];
+}
+
+/**
+ * A monorepo at `<dir>/mono.git`: `shape.modules` nested modules under the module path
+ * `<host>/mono.git/modNN`, `shape.tags` tagged commits, about `shape.historyBytes` of history.
+ */
+export async function buildMonorepo(dir: string, host: string, shape: MonorepoShape): Promise<Monorepo> {
+  const root = `${host}/mono.git`;
+  const blob = Math.ceil(shape.historyBytes / shape.tags);
+  const start = Date.UTC(2024, 0, 1) / 1000;
+  const name = (m: number) => `mod${String(m).padStart(2, "0")}`;
+  function* commits(): Generator<ImportCommit> {
+    for (let i = 0; i < shape.tags; i++) {
+      const m = i % shape.modules;
+      const k = Math.floor(i / shape.modules);
+      const files: { path: string; data: Buffer | string | (() => Buffer) }[] = [
+        { path: `${name(m)}/data.bin`, data: () => randomBytes(blob) },
+        { path: `${name(m)}/${name(m)}.go`, data: `package ${name(m)} // commit ${i}\n` },
+      ];
+      if (k === 0) files.push({ path: `${name(m)}/go.mod`, data: `module ${root}/${name(m)}\n\ngo 1.21\n` });
+      yield { time: start + i * 60, message: `${name(m)} v1.0.${k}`, files, tags: [`${name(m)}/v1.0.${k}`] };
+    }
+    for (let j = 0; j < shape.untagged; j++) {
+      yield {
+        time: start + (shape.tags + j) * 60,
+        message: `untagged ${j}`,
+        files: [{ path: `${name(0)}/${name(0)}.go`, data: `package ${name(0)} // untagged ${j}\n` }],
+      };
+    }
+  }
+  const hashes = await importRepo(path.join(dir, "mono.git"), commits());
+  return { root, untagged: hashes.slice(shape.tags) };
 }

@@ -43,14 +43,17 @@ export interface ProxyProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `node <bundle> serve` with `env` (GOMIRROR_LISTEN is set here) and waits until it listens. */
+/**
+ * Starts `node <bundle> serve` with `env` (GOMIRROR_LISTEN is set here) and waits until it
+ * listens, which it learns from the `listening` log line (so GOMIRROR_LOG_LEVEL stays at info).
+ */
 export async function startProxyProcess(bundle: string, env: Record<string, string>): Promise<ProxyProcess> {
   const child: ChildProcess = spawn(process.execPath, [bundle, "serve"], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      GOMIRROR_LOG_LEVEL: "info",
       ...env,
+      GOMIRROR_LOG_LEVEL: "info",
       GOMIRROR_LISTEN: "127.0.0.1:0",
     },
     detached: true,

@@ -54,6 +54,7 @@ export class ModuleRepo {
   private readonly pseudoMajor: string;
   /** The module's directory inside the repository ("" for the root). */
   readonly codeDir: string;
+  private retractions?: Promise<(v: string) => boolean>;
 
   constructor(
     readonly code: GitRepo,
@@ -136,6 +137,9 @@ export class ModuleRepo {
   /** `.info` for a revision: a canonical version, a tag, a branch, a commit hash or prefix. */
   async stat(rev: string): Promise<ResolvedVersion> {
     const codeRev = this.revToRev(rev);
+    // convert reads the retractions from the highest version's go.mod: asked for now, that
+    // version's fetch is made together with this one's.
+    if (!isPseudoVersion(rev)) void this.retractedVersions().catch(() => undefined);
     const info = await this.code.stat(codeRev);
     return this.convert(info, rev);
   }
@@ -424,8 +428,13 @@ export class ModuleRepo {
     }
   }
 
-  /** The retractions declared by the go.mod of the highest release (coderepo.go `retractedVersions`). */
-  private async retractedVersions(): Promise<(v: string) => boolean> {
+  /** The retractions declared by the go.mod of the highest release (coderepo.go `retractedVersions`), once. */
+  private retractedVersions(): Promise<(v: string) => boolean> {
+    this.retractions ??= this.loadRetractions();
+    return this.retractions;
+  }
+
+  private async loadRetractions(): Promise<(v: string) => boolean> {
     let versions = await this.versions();
     const inc = versions.findIndex((v) => v.endsWith("+incompatible"));
     if (inc >= 0) versions = versions.slice(0, inc);
