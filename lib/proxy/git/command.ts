@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { ProxyError } from "../errors";
@@ -123,9 +123,9 @@ function spawnGit(args: readonly string[], options: GitRunOptions): Promise<GitR
     );
     child.on("error", (err: NodeJS.ErrnoException) => {
       failure ??=
-        err.code === "ENOENT"
+        err.code === "ENOENT" && existsSync(options.cwd)
           ? new ProxyError("internal", "the git binary is not installed (or not on PATH): install git")
-          : new ProxyError("internal", `cannot run git: ${err.message}`);
+          : new ProxyError("internal", `cannot run git in ${options.cwd}: ${err.message}`);
       finish(-1);
     });
     child.stdin.on("error", () => undefined);

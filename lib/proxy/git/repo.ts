@@ -50,7 +50,7 @@ export interface GitRepoOptions {
 }
 
 /** Fewest hex digits accepted as a commit-hash prefix (cmd/go codehost minHashDigits). */
-export const MIN_HASH_DIGITS = 7;
+const MIN_HASH_DIGITS = 7;
 /** Largest `git archive` output read, as the go command's codehost.MaxZipFile: 500 MiB. */
 const MAX_ARCHIVE = 500 << 20;
 

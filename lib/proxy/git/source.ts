@@ -93,8 +93,9 @@ export class GitSource implements ModuleSource {
       : config.netrcPath
         ? credentialsFromEnv({ NETRC: config.netrcPath })
         : noCredentials;
-    const workDir = config.gitCacheDir || defaultCacheDir();
-    checkCacheDir(workDir);
+    // A configured directory is the operator's; the default one, in a shared temporary
+    // directory, must not be one someone else prepared.
+    const workDir = config.gitCacheDir || ownedCacheDir(defaultCacheDir());
     return new GitSource({
       rewrite: config.gitRewrite ?? [],
       credentials,
@@ -326,12 +327,12 @@ function transportOf(url: URL, discovered: string): Transport {
 }
 
 /** The default git cache: one per user under the OS temporary directory, kept across restarts. */
-export function defaultCacheDir(): string {
+function defaultCacheDir(): string {
   return path.join(os.tmpdir(), `gomirror-git-${os.userInfo().uid}`);
 }
 
-/** Refuses a git cache directory another user could have prepared (a symlink, or someone else's). */
-function checkCacheDir(dir: string): void {
+/** `dir`, created if needed; refused when another user could have prepared it (a symlink, someone else's). */
+export function ownedCacheDir(dir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   const uid = process.getuid?.();
@@ -342,6 +343,7 @@ function checkCacheDir(dir: string): void {
         "fix it or set GOMIRROR_GIT_CACHE",
     );
   }
+  return dir;
 }
 
 /** A commit time as Go's time.Time marshals to JSON in UTC: `2024-01-03T10:00:00Z`. */

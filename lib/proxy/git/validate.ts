@@ -16,11 +16,6 @@ const FORBIDDEN = new Set([" ", "~", "^", ":", "?", "*", "[", "\\"]);
 /** Checks a client's query: the proxy-wide rules (module/version.ts) and then git's. */
 export function checkRevision(query: string): void {
   checkQuery(query);
-  checkRefName(query);
-}
-
-/** git's ref name rules alone, for revisions the source builds itself (`sub/v0.1.0`). */
-export function checkRefName(query: string): void {
   const problem = refNameProblem(query);
   if (problem) {
     const shown = JSON.stringify(query.length > 60 ? `${query.slice(0, 60)}...` : query);

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,7 +18,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { parseNetrc } from "../../../lib/proxy/git/credentials";
 import { loadConfig } from "../../../lib/proxy/config";
-import { GitSource } from "../../../lib/proxy/git/source";
+import { GitSource, ownedCacheDir } from "../../../lib/proxy/git/source";
 import { buildRepos, GIT_HOST, type RepoSet } from "../../support/gitrepos";
 import { type GitServer, startGitServer } from "../../support/gitserver";
 import { describeWithTools } from "../../support/tools";
@@ -330,6 +340,27 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       expect(existsSync(dir)).toBe(true);
       await own.close();
       expect(existsSync(dir)).toBe(false);
+    });
+  });
+
+  describe("the default git cache, in the shared temporary directory", () => {
+    it("is created for this user only", () => {
+      const dir = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      expect(ownedCacheDir(dir)).toBe(dir);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(ownedCacheDir(dir)).toBe(dir);
+    });
+
+    it("is refused when someone else could have prepared it: a symlink, or writable by others", () => {
+      const linked = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      symlinkSync(mkdtempSync(path.join(tmp, "elsewhere-")), linked);
+      expect(() => ownedCacheDir(linked)).toThrow(
+        /must be a directory of this user .* set GOMIRROR_GIT_CACHE/,
+      );
+      const open = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      expect(() => ownedCacheDir(open)).toThrow(/no one else can write/);
     });
   });
 
