@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     }
     const table = report(rows, { pack, peak, peakGit, version, mod });
     console.log(table);
-    if (process.argv.includes("--write")) writeSection(table);
+    if (process.argv.includes("--write")) await writeSection(table);
   } finally {
     await Promise.allSettled([...proxies].map((p) => p.kill()));
     await server?.close();
@@ -250,12 +250,16 @@ function report(
   ].join("\n");
 }
 
-function writeSection(table: string): void {
+/** Replaces the block between the markers, formatted with the project's prettier settings (lint stays clean). */
+async function writeSection(table: string): Promise<void> {
   const doc = readFileSync(settings.output, "utf8");
   const a = doc.indexOf(START);
   const b = doc.indexOf(END);
   if (a < 0 || b < a) throw new Error(`${settings.output} has no ${START} ... ${END} section`);
-  writeFileSync(settings.output, `${doc.slice(0, a + START.length)}\n${table}\n${doc.slice(b)}`);
+  const text = `${doc.slice(0, a + START.length)}\n\n${table}\n\n${doc.slice(b)}`;
+  const prettier = await import("prettier");
+  const options = (await prettier.resolveConfig(settings.output)) ?? {};
+  writeFileSync(settings.output, await prettier.format(text, { ...options, filepath: settings.output }));
   log(`wrote ${path.relative(ROOT, settings.output)}`);
 }
 
