@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { finished } from "node:stream/promises";
+import { pipeline } from "node:stream/promises";
 import yauzl from "yauzl";
 import yazl from "yazl";
 import { ProxyError } from "../errors";
@@ -50,7 +50,7 @@ export async function buildModuleZip(repo: ModuleRepo, version: string, tmpRoot:
 }
 
 /** A file offered for the module zip that can be streamed into it. */
-interface SourceFile extends ModuleFile {
+export interface SourceFile extends ModuleFile {
   open(): Promise<Readable>;
 }
 
@@ -116,7 +116,7 @@ async function rootLicense(repo: ModuleRepo, hash: string): Promise<SourceFile |
 }
 
 /** Writes the module zip of `what` (`path@version`) to `file`; its size. Throws when the files break the rules. */
-async function writeZip(file: string, what: string, files: readonly SourceFile[]): Promise<number> {
+export async function writeZip(file: string, what: string, files: readonly SourceFile[]): Promise<number> {
   const checked = checkModuleFiles(files);
   if (checked.invalid.length > 0) {
     const list = checked.invalid.map((p) => `${p.path}: ${p.reason}`).join("; ");
@@ -128,8 +128,14 @@ async function writeZip(file: string, what: string, files: readonly SourceFile[]
   const zip = new yazl.ZipFile();
   const out = createWriteStream(file);
   let failure: unknown;
-  zip.on("error", (err: unknown) => (failure ??= err));
-  const done = finished(zip.outputStream.pipe(out)).catch((err: unknown) => {
+  // yazl stops at an error without ending its output: ending it here lets `done` settle.
+  const output = zip.outputStream as Readable;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    output.destroy(err);
+  };
+  zip.on("error", fail);
+  const done = pipeline(output, out).catch((err: unknown) => {
     failure ??= err;
   });
   // A fixed timestamp: the zip's bytes then depend only on its contents.
@@ -139,8 +145,11 @@ async function writeZip(file: string, what: string, files: readonly SourceFile[]
     // One entry open at a time; yazl verifies that each gives exactly `size` bytes.
     zip.addReadStreamLazy(`${what}/${f.path}`, { ...options, size: f.size }, (give) => {
       f.open().then(
-        (stream) => give(null, stream),
-        (err: Error) => give(err, Readable.from([])),
+        (stream) => {
+          stream.on("error", fail);
+          give(null, stream);
+        },
+        (err: Error) => fail(err),
       );
     });
   }
