@@ -78,7 +78,11 @@ describeWithTools({ bins: ["git"] }, "git source memory", () => {
       // v0.1.0's tree is the whole pack; v1.0.0 keeps three of the files.
       const info = await fetch(`${proxy.url}/${MODULE}/@v/v0.1.0.info`);
       const answer = await info.text();
-      expect({ status: info.status, answer, logs: info.status === 200 ? "" : proxy.output().slice(-3000) }).toEqual({
+      expect({
+        status: info.status,
+        answer,
+        logs: info.status === 200 ? "" : proxy.output().slice(-3000),
+      }).toEqual({
         status: 200,
         answer: expect.stringContaining('"Version":"v0.1.0"'),
         logs: "",
