@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -38,6 +39,8 @@ export interface GitServerOptions {
   readonly extraRefs?: Readonly<Record<string, readonly string[]>>;
   /** Answers to git (not go-get pages) are sent at most this fast. @default no limit */
   readonly bytesPerSecond?: number;
+  /** Each `fetch` (the request for a pack) is answered only after this long, in ms. @default 0 */
+  readonly fetchDelayMs?: number;
 }
 
 export interface GoImport {
@@ -81,9 +84,15 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   const requests: GitServerRequest[] = [];
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    // The start of the request body (git gzips larger ones), to tell ls-refs from fetch.
+    const gzipped = req.headers["content-encoding"] === "gzip";
+    let raw = Buffer.alloc(0);
     let head = "";
     req.on("data", (chunk: Buffer) => {
-      if (head.length < 512) head += chunk.toString("latin1");
+      if (raw.length >= 1 << 16) return;
+      raw = Buffer.concat([raw, chunk]);
+      const plain = gzipped ? gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : raw;
+      head = plain.subarray(0, 512).toString("latin1");
     });
     const record = (status: number): void => {
       const command =
@@ -115,7 +124,9 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       (r) => target.pathname.startsWith(`${r}/`) || target.pathname.startsWith(`${r.replace(/\.git$/, "")}/`),
     );
     const extra = repo ? (options.extraRefs?.[repo] ?? []) : [];
+    const delay = options.fetchDelayMs ?? 0;
     runBackend(req, res, target, {
+      ...(delay > 0 ? { delayMs: () => (/command=fetch|want [0-9a-f]{40}/.test(head) ? delay : 0) } : {}),
       projectRoot: options.projectRoot,
       record,
       extraRefs: () => (advertises(req, target, head) ? extra : []),
@@ -200,6 +211,8 @@ function runBackend(
     record: (status: number) => void;
     extraRefs: () => readonly string[];
     bytesPerSecond?: number;
+    /** How long to hold the answer back once the request has been read. */
+    delayMs?: () => number;
   },
 ): void {
   const { projectRoot, record, extraRefs } = how;
@@ -249,6 +262,13 @@ function runBackend(
       setTimeout(() => child.stdout.resume(), (chunk.length / how.bytesPerSecond) * 1000);
     }
   };
+  req.on("end", () => {
+    const delay = how.delayMs?.() ?? 0;
+    if (delay > 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), delay);
+    }
+  });
   child.stdout.on("data", (chunk: Buffer) => {
     if (headerDone) {
       send(chunk);

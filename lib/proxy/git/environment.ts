@@ -121,6 +121,10 @@ export function repoEnvironment(options: RepoEnvironmentOptions, from = process.
     ["gc.auto", "0"],
     ["maintenance.auto", "false"],
     ["init.defaultBranch", "main"],
+    // Every fetch is kept as one pack, which git renames into place whole: a fetch killed
+    // halfway leaves no loose objects behind.
+    ["fetch.unpackLimit", "1"],
+    ["transfer.unpackLimit", "1"],
     ["core.hooksPath", "/dev/null"],
     // A transfer that stalls below 1 kB/s for a minute is given up (beside the deadline).
     ["http.lowSpeedLimit", "1000"],

@@ -68,6 +68,8 @@ export class GitRepo {
   private readonly complete = new WeakSet<Map<string, string>>();
   private completing?: Promise<void>;
   private collecting?: Batch;
+  /** Commits local refs point at, as last read (read again when a lookup misses). */
+  private tips?: Set<string>;
 
   constructor(private readonly options: GitRepoOptions) {}
 
@@ -304,14 +306,27 @@ export class GitRepo {
     throw new GitCommandError(args, code, stderr);
   }
 
-  /** Whether every one of `hashes` is a commit in the local repository. */
+  /**
+   * Whether every one of `hashes` is a commit a local ref points at. A fetch writes its refs
+   * last, after its pack and the `shallow` file, so only such commits are known to be complete:
+   * a commit object alone may be what a fetch killed halfway left behind.
+   */
   private async has(hashes: readonly string[]): Promise<boolean> {
-    if (!(await this.options.store.exists())) return false;
-    const { stdout } = await this.git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
-      stdin: hashes.map((h) => `${h}\n`).join(""),
-    });
-    const lines = stdout.toString("utf8").trim().split("\n");
-    return lines.length === hashes.length && lines.every((l) => l.endsWith(" commit"));
+    if (this.tips && hashes.every((h) => this.tips?.has(h))) return true;
+    this.tips = await this.localTips();
+    return hashes.every((h) => this.tips?.has(h));
+  }
+
+  /** The commits local refs point at (annotated tags peeled). */
+  private async localTips(): Promise<Set<string>> {
+    const tips = new Set<string>();
+    if (!(await this.options.store.exists())) return tips;
+    const { stdout } = await this.git(["for-each-ref", "--format=%(objectname) %(*objectname)"]);
+    for (const line of stdout.toString("utf8").split("\n")) {
+      const [object, peeled] = line.split(" ");
+      if (peeled || object) tips.add(peeled || object);
+    }
+    return tips;
   }
 
   /** The full hash of a local commit named by a hash or hash prefix; undefined when there is none. */
