@@ -407,6 +407,8 @@ export class GitRepo {
           if (await this.options.store.isShallowOrEmpty()) {
             await this.network("fetch --unshallow", ["fetch", "--unshallow", "-f", "origin"]);
           }
+          // Thousands of tags as loose files would make every ref lookup slow.
+          await this.git(["pack-refs", "--all"]);
         }
         this.complete.add(refs);
       })
