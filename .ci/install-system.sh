@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite drives: git, openssl (throwaway TLS certificates),
-# Go 1.23 (bookworm-backports), podman for the image tests. The apt mirror is read from the
-# machine's own sources.
+# Go 1.23 (bookworm-backports), ssh and sshd (git over ssh, against a server on loopback),
+# podman for the image tests. The apt mirror is read from the machine's own sources.
 set -euo pipefail
 
 SUDO=""
@@ -23,6 +23,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends git ca-certificates openssl nginx-light podman runc busybox-static wrk
+$SUDO apt-get install -y -qq --no-install-recommends git ca-certificates openssl nginx-light podman runc busybox-static wrk \
+  openssh-client openssh-server
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go golang-1.23-src
 /usr/lib/go-1.23/bin/go version

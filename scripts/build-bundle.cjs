@@ -2,11 +2,11 @@
 // benchmark (bench/gomirror.ts), so that what is measured is what ships.
 //
 // Packages that only some deployments use are kept out of the code Node parses at start: the
-// AWS SDK (S3 storage, the token secret) and isomorphic-git (the git source) are bundled on their own and carried
-// at the end of the server bundle in a comment (gzip, base64), read back and compiled on their
-// first require. Parsing code costs memory even when it never runs: carried this way instead of
-// as code, they cost about 14 MB less resident memory in every process that does not use them
-// (as a string literal, 4 MB of that would remain). The image keeps one file.
+// AWS SDK (S3 storage, the token secret) is bundled on its own and carried at the end of the
+// server bundle in a comment (gzip, base64), read back and compiled on its first require.
+// Parsing code costs memory even when it never runs: carried this way instead of as code, it
+// costs megabytes less resident memory in every process that does not use it. The image keeps
+// one file.
 "use strict";
 
 const fs = require("node:fs");
@@ -22,11 +22,10 @@ const LAZY_GROUPS = {
     "@aws-sdk/s3-request-presigner",
     "@aws-sdk/client-secrets-manager",
   ],
-  git: ["isomorphic-git"],
 };
 
 /** Packages that must never be parsed at start (what the groups above pull in). */
-const NEVER_EAGER = /(^|\/)node_modules\/(@aws-sdk|@smithy|isomorphic-git)\//;
+const NEVER_EAGER = /(^|\/)node_modules\/(@aws-sdk|@smithy)\//;
 
 /** The parameters a group's code is compiled with: those of a CommonJS module. */
 const MODULE_PARAMS = ["module", "exports", "require", "__filename", "__dirname"];

@@ -1,7 +1,7 @@
 // Bundles the server (bin/gomirror.ts) and the image's health probe (image/healthcheck.ts) into
 // single files under image/dist/, the only things the image build copies. Runs before the image
 // build so the build itself needs no network and no node_modules. How: scripts/build-bundle.cjs
-// (the AWS SDK and isomorphic-git are carried as text, compiled on first use).
+// (the AWS SDK is carried as text, compiled on first use).
 //
 //   node scripts/bundle.mjs            minified, no source map
 //   GOMIRROR_BUNDLE_SOURCEMAP=1 ...    adds an inline source map (the image stays one file)

@@ -2,6 +2,7 @@
 // docker. Settings come from the environment:
 //   GOMIRROR_IMAGE    tag(s) to build, comma-separated    default gomirror:<package version>
 //   BASE_IMAGE        the Node 24+ base                    default: the Dockerfile's ARG
+//   GIT_BUILDER_IMAGE the Debian 12 stage git comes from   default: the Dockerfile's ARG
 //   CONTAINER_TOOL    podman or docker                     default: whichever is installed
 // Anything after `--` goes to the build command as is, e.g.
 //   npm run image -- --platform linux/arm64 --pull
@@ -50,7 +51,8 @@ const tags = (process.env.GOMIRROR_IMAGE || `gomirror:${pkg.version}`)
 const args = ["build", "-f", path.join(root, "image", "Dockerfile")];
 for (const tag of tags) args.push("-t", tag);
 const buildArgs = { VERSION: pkg.version, REVISION: revision(), SOURCE: sourceUrl() };
-if (process.env.BASE_IMAGE) buildArgs.BASE_IMAGE = process.env.BASE_IMAGE;
+for (const arg of ["BASE_IMAGE", "GIT_BUILDER_IMAGE"])
+  if (process.env[arg]) buildArgs[arg] = process.env[arg];
 for (const [k, v] of Object.entries(buildArgs)) if (v) args.push("--build-arg", `${k}=${v}`);
 
 const env = { ...process.env };

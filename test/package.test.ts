@@ -47,6 +47,7 @@ describe("npm pack", () => {
       "image/.dockerignore",
       "image/dist/gomirror.js",
       "image/dist/healthcheck.js",
+      "image/git-rootfs.js",
     ]) {
       expect(files).toContain(f);
     }

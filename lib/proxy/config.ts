@@ -98,6 +98,12 @@ function checkTogether(config: ProxyConfig, explicit: ReadonlySet<string>): void
         "everything (GOMIRROR_AUTH_SECRET names one in Secrets Manager)",
     );
   }
+  if (config.gitSshKey !== undefined && config.gitKnownHosts === undefined) {
+    throw new ConfigError(
+      "GOMIRROR_GIT_SSH_KEY is set but GOMIRROR_GIT_KNOWN_HOSTS is not: ssh:// git remotes are only used " +
+        "with the host keys they must have (a known_hosts file, e.g. from `ssh-keyscan`, checked by you)",
+    );
+  }
   const metrics = config.metricsListen;
   const listen = config.listen;
   if (metrics && metrics.port !== 0 && metrics.port === listen.port && metrics.host === listen.host) {

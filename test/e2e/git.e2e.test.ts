@@ -1,17 +1,23 @@
-import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createWriteStream } from "node:fs";
-import { promisify } from "node:util";
 import type { RunningProxy } from "../../lib/proxy/server";
 import { GitSource } from "../../lib/proxy/git/source";
 import type { ModuleInfo } from "../../lib/proxy/sources/source";
-import { buildGoHelper, offlineGoEnv } from "../support/gohelper";
+import { buildGoHelper } from "../support/gohelper";
+import {
+  directEnv as directEnvFor,
+  type GoDownload,
+  goDownload,
+  goEnv,
+  goVersions,
+  hashFile as hashWith,
+} from "../support/gitcompare";
 import { buildRepos, GIT_HOST } from "../support/gitrepos";
 import { type GitServer, startGitServer } from "../support/gitserver";
-import { findGo, describeWithTools } from "../support/tools";
+import { describeWithTools } from "../support/tools";
 import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
 
 /**
@@ -22,19 +28,7 @@ import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
  * go.mod and zip h1: hashes and `go list -m -versions` must be the go command's own.
  */
 
-const run = promisify(execFile);
-
-interface Download {
-  Path: string;
-  Version?: string;
-  Query?: string;
-  Error?: string;
-  Info?: string;
-  GoMod?: string;
-  Zip?: string;
-  Sum?: string;
-  GoModSum?: string;
-}
+type Download = GoDownload;
 
 interface Case {
   readonly path: string;
@@ -52,81 +46,10 @@ describeWithTools({ go: true, bins: ["git"] }, "git source matches the go comman
   let direct: Map<string, Download>;
   const key = (c: Case) => `${c.path}@${c.query}`;
 
-  const goEnv = (gopath: string, extra: Record<string, string>): NodeJS.ProcessEnv => ({
-    ...offlineGoEnv(gopath),
-    GOFLAGS: "-mod=mod",
-    GOSUMDB: "off",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_NOSYSTEM: "1",
-    ...extra,
-  });
-
   const directEnv = (gopath: string): NodeJS.ProcessEnv =>
-    goEnv(gopath, {
-      GOPROXY: "direct",
-      GOPRIVATE: GIT_HOST,
-      // go-get of git.example.test: https fails (no such host), GOINSECURE allows plain http, which
-      // HTTP_PROXY sends to the loopback server; git itself is rewritten to it by insteadOf.
-      GOINSECURE: GIT_HOST,
-      HTTP_PROXY: server.url,
-      NO_PROXY: "127.0.0.1",
-      GIT_CONFIG_COUNT: "1",
-      GIT_CONFIG_KEY_0: `url.${server.url}/.insteadOf`,
-      GIT_CONFIG_VALUE_0: `https://${GIT_HOST}/`,
-    });
-
-  async function goDownload(
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    args: string[],
-  ): Promise<Map<string, Download>> {
-    const go = findGo() as string;
-    let stdout: string;
-    try {
-      ({ stdout } = await run(go, ["mod", "download", "-json", ...args], {
-        env,
-        cwd,
-        timeout: 240_000,
-        maxBuffer: 1 << 24,
-      }));
-    } catch (err) {
-      // Exit status 1 when some downloads failed; the JSON still describes each.
-      stdout = (err as { stdout?: string }).stdout ?? "";
-      if (!stdout) throw err;
-    }
-    const out = new Map<string, Download>();
-    for (const d of parseJSONStream(stdout) as Download[]) out.set(`${d.Path}@${d.Query ?? d.Version}`, d);
-    return out;
-  }
-
-  async function goVersions(
-    env: NodeJS.ProcessEnv,
-    cwd: string,
-    paths: string[],
-  ): Promise<Map<string, string[]>> {
-    const go = findGo() as string;
-    const out = new Map<string, string[]>();
-    for (const p of paths) {
-      const { stdout } = await run(go, ["list", "-m", "-versions", "-retracted", "-json", `${p}@latest`], {
-        env,
-        cwd,
-        timeout: 120_000,
-      });
-      const m = JSON.parse(stdout) as { Versions?: string[] };
-      out.set(p, m.Versions ?? []);
-    }
-    return out;
-  }
-
-  function hashFile(
-    kind: "zip" | "mod",
-    file: string,
-    modPath = "",
-    version = "",
-  ): { h1?: string; err?: string } {
-    const args = kind === "zip" ? ["zip", file, modPath, version] : ["mod", file];
-    return JSON.parse(execFileSync(githash, args, { encoding: "utf8" })) as { h1?: string; err?: string };
-  }
+    directEnvFor(gopath, server.url, GIT_HOST, [GIT_HOST]);
+  const hashFile = (kind: "zip" | "mod", file: string, modPath = "", version = "") =>
+    hashWith(githash, kind, file, modPath, version);
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(tmpdir(), "gomirror-git-e2e-"));
@@ -387,23 +310,3 @@ describeWithTools({ go: true, bins: ["git"] }, "git source matches the go comman
     }, 300_000);
   });
 });
-
-function parseJSONStream(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === "{") {
-      if (depth++ === 0) start = i;
-    } else if (c === "}" && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-  }
-  return out;
-}

@@ -39,12 +39,17 @@ describe("image/Dockerfile", () => {
     expect(validate(broken).map((d) => d.message)).toEqual([expect.stringMatching(/http/)]);
   });
 
-  it("starts with ARG BASE_IMAGE=<public image> and FROM ${BASE_IMAGE}", () => {
-    const [first, second] = instructions(text);
+  it("starts with ARG BASE_IMAGE and ARG GIT_BUILDER_IMAGE (public images), a git stage, then FROM ${BASE_IMAGE}", () => {
+    const all = instructions(text);
+    const [first, second] = all;
     expect(first).toMatch(/^ARG BASE_IMAGE=\S+$/);
-    expect(first).not.toMatch(/localhost\//);
-    expect(second).toBe("FROM ${BASE_IMAGE}");
-    expect(instructions(text).filter((i) => /^FROM\b/i.test(i))).toHaveLength(1);
+    expect(second).toMatch(/^ARG GIT_BUILDER_IMAGE=\S+$/);
+    for (const arg of [first, second]) expect(arg).not.toMatch(/localhost\//);
+    expect(all.filter((i) => /^FROM\b/i.test(i))).toEqual([
+      "FROM ${GIT_BUILDER_IMAGE} AS git",
+      "FROM ${BASE_IMAGE}",
+    ]);
+    expect(all).toContain("COPY --from=git /git-rootfs/ /");
   });
 
   it("uses nothing the Debian builders reject (COPY --link, heredocs)", () => {
@@ -64,7 +69,7 @@ describe("image/Dockerfile", () => {
 
   it("has a build context of exactly the files it copies", () => {
     const copied = instructions(text)
-      .filter((i) => /^(COPY|ADD)\b/.test(i))
+      .filter((i) => /^(COPY|ADD)\b/.test(i) && !/--from=/.test(i))
       .flatMap((i) => {
         const words = i.split(/\s+/).filter((w) => !w.startsWith("--"));
         return words.slice(1, -1); // sources; the last word is the destination

@@ -3,9 +3,18 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Podman, ensureLocalNodeBase, NONROOT_UID, withoutSystemdNoise } from "../support/container";
+import { GitSource } from "../../lib/proxy/git/source";
+import {
+  Podman,
+  ensureLocalGitBuilder,
+  ensureLocalNodeBase,
+  NONROOT_UID,
+  withoutSystemdNoise,
+} from "../support/container";
 import { FIXTURE, writeProxyTree, standardFixtures, type FixtureSet } from "../support/fixtures";
 import { createGoWorkspace, expectGoSuccess, removeTree } from "../support/gocmd";
+import { buildRepos, GIT_HOST } from "../support/gitrepos";
+import { type GitServer, startGitServer } from "../support/gitserver";
 import { describeWithTools } from "../support/tools";
 import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
 
@@ -53,7 +62,7 @@ async function waitFor200(url: string, timeoutMs: number, describeFailure: () =>
   );
 }
 
-describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
+describeWithTools({ go: true, bins: ["podman", "git"] }, "the container image", () => {
   const suffix = `${process.pid}-${Date.now().toString(36)}`;
   const tag = `localhost/gomirror-e2e:${suffix}`;
   let podman: Podman;
@@ -74,7 +83,12 @@ describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
     podman.build({
       context: path.join(ROOT, "image"),
       tag,
-      buildArgs: { BASE_IMAGE: base, VERSION: "0.0.0-e2e", REVISION: "e2e" },
+      buildArgs: {
+        BASE_IMAGE: base,
+        GIT_BUILDER_IMAGE: ensureLocalGitBuilder(podman),
+        VERSION: "0.0.0-e2e",
+        REVISION: "e2e",
+      },
     });
     work = mkdtempSync(path.join(os.tmpdir(), "gomirror-image-e2e-"));
     cacheDir = path.join(work, "cache");
@@ -286,6 +300,93 @@ describeWithTools({ go: true, bins: ["podman"] }, "the container image", () => {
       ).toBe(true);
       podman.stop(second, 10);
       expect(podman.inspectContainer(second).State.ExitCode).toBe(0);
+    }, 180_000);
+  });
+
+  describe("git for private modules", () => {
+    let repos: string;
+    let server: GitServer;
+
+    beforeAll(async () => {
+      repos = buildRepos(path.join(work, "git")).root;
+      server = await startGitServer({ projectRoot: repos });
+    }, 120_000);
+
+    afterAll(() => server?.close());
+
+    it("ships git and ssh, which run as uid 65532", async () => {
+      for (const [bin, arg, expected] of [
+        ["/usr/bin/git", "--version", /^git version \d+\.\d+/],
+        ["/usr/bin/ssh", "-V", /^OpenSSH_/],
+      ] as const) {
+        const res = await podman.runOnce({
+          image: tag,
+          name: `gomirror-${path.basename(bin)}-${suffix}`,
+          user: String(NONROOT_UID),
+          entrypoint: bin,
+          args: [arg],
+        });
+        expect({
+          bin,
+          code: res.code,
+          out: `${res.stdout}${withoutSystemdNoise(res.stderr)}`.trim(),
+        }).toEqual({
+          bin,
+          code: 0,
+          out: expect.stringMatching(expected),
+        });
+      }
+    }, 60_000);
+
+    it("serves a private module from a git server, read-only, with the go command's answers", async () => {
+      const name = `gomirror-e2e-git-${suffix}`;
+      const gitPort = await freePort();
+      podman.start({
+        image: tag,
+        name,
+        user: String(NONROOT_UID),
+        readOnly: true,
+        network: "host",
+        env: {
+          GOMIRROR_LISTEN: `127.0.0.1:${gitPort}`,
+          GOPROXY: "off",
+          GONOPROXY: GIT_HOST,
+          GOSUMDB: "off",
+          GOMIRROR_GIT_REWRITE: `https://${GIT_HOST}/=${server.url}/`,
+        },
+        volumes: { [mkdtempSync(path.join(work, "git-storage-"))]: CACHE_DIR_IN_IMAGE },
+      });
+      const url = `http://127.0.0.1:${gitPort}`;
+      await waitFor200(`${url}/readyz`, 20_000, logsOf(name));
+      const reference = new GitSource({ rewrite: [{ from: `https://${GIT_HOST}/`, to: `${server.url}/` }] });
+      try {
+        for (const [modulePath, version] of [
+          [`${GIT_HOST}/hello.git`, "v1.1.0"],
+          [`${GIT_HOST}/attr.git`, "v1.0.0"],
+          [`${GIT_HOST}/hello.git/sub`, "v0.1.0"],
+        ]) {
+          const info = await fetch(`${url}/${modulePath}/@v/${version}.info`);
+          expect({
+            modulePath,
+            status: info.status,
+            logs: info.status === 200 ? "" : logsOf(name)(),
+          }).toEqual({
+            modulePath,
+            status: 200,
+            logs: "",
+          });
+          expect(await info.json()).toEqual(await reference.info(modulePath, version));
+          const zip = Buffer.from(
+            await (await fetch(`${url}/${modulePath}/@v/${version}.zip`)).arrayBuffer(),
+          );
+          const chunks: Buffer[] = [];
+          for await (const c of (await reference.zip(modulePath, version)).body) chunks.push(c as Buffer);
+          expect(zip.equals(Buffer.concat(chunks))).toBe(true);
+        }
+      } finally {
+        await reference.close();
+        podman.stop(name, 10);
+      }
     }, 180_000);
   });
 });

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -30,6 +31,9 @@ const execFileAsync = promisify(execFile);
 
 /** The tag the local base is imported under: its major is that of the node running the tests. */
 export const LOCAL_BASE_IMAGE = `localhost/gomirror-node-base:${process.versions.node.split(".")[0]}`;
+
+/** The tag of the local stand-in for the Dockerfile's GIT_BUILDER_IMAGE: the Node base plus the host's git and ssh. */
+export const LOCAL_GIT_BUILDER_IMAGE = `localhost/gomirror-git-builder:${process.versions.node.split(".")[0]}`;
 
 /** The uid (and gid) the image runs as: distroless's `nonroot`. */
 export const NONROOT_UID = 65532;
@@ -406,6 +410,62 @@ export function ensureLocalNodeBase(podman: Podman, tag = LOCAL_BASE_IMAGE): str
     });
     const args = ["import"];
     for (const c of changes) args.push("--change", c);
+    args.push("-", tag);
+    execFileSync("podman", args, {
+      env: podman.env,
+      input: tar,
+      stdio: ["pipe", "ignore", "pipe"],
+      timeout: 120_000,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/** What the Dockerfile's first stage gathers (image/git-rootfs.js), as the host has it. */
+const HOST_GIT_FILES = ["/usr/lib/git-core/git", "/usr/lib/git-core/git-remote-http", "/usr/bin/ssh"];
+const HOST_GIT_TEMPLATES = "/usr/share/git-core/templates";
+
+/**
+ * Makes sure `LOCAL_GIT_BUILDER_IMAGE` exists: the local Node base plus the host's git (its
+ * HTTPS helper and templates), ssh and their libraries, laid out as Debian lays them out, so
+ * that the Dockerfile's git stage finds them and needs no network.
+ */
+export function ensureLocalGitBuilder(podman: Podman, tag = LOCAL_GIT_BUILDER_IMAGE): string {
+  const gitVersion = execFileSync("git", ["--version"], { encoding: "utf8" }).trim();
+  const fingerprint = createHash("sha256")
+    .update(`${fingerprintOf(process.execPath)}\0${gitVersion}\0git-builder-v1`)
+    .digest("hex")
+    .slice(0, 16);
+  if (podman.imageExists(tag)) {
+    const labels = podman.inspectImage(tag).Config.Labels ?? {};
+    if (labels["gomirror.test.base-fingerprint"] === fingerprint) return tag;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "gomirror-git-builder-rootfs-"));
+  try {
+    assembleNodeRootfs(dir);
+    const put = (src: string): void => {
+      const target = path.join(dir, src);
+      mkdirSync(path.dirname(target), { recursive: true });
+      copyFileSync(src, target);
+      chmodSync(target, statSync(src).mode & 0o7777);
+    };
+    for (const f of HOST_GIT_FILES) {
+      put(f);
+      for (const lib of sharedLibrariesOf(f)) put(lib);
+    }
+    cpSync(HOST_GIT_TEMPLATES, path.join(dir, HOST_GIT_TEMPLATES), { recursive: true, dereference: true });
+    const tar = execFileSync("tar", ["-C", dir, "--numeric-owner", "--owner=0", "--group=0", "-c", "."], {
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    const args = ["import"];
+    for (const c of [
+      "ENV PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin",
+      `LABEL gomirror.test.base-fingerprint=${fingerprint}`,
+    ]) {
+      args.push("--change", c);
+    }
     args.push("-", tag);
     execFileSync("podman", args, {
       env: podman.env,

@@ -23,6 +23,7 @@ import path from "node:path";
  *   and a text=auto file already holding CRLF (left alone).
  * - `retract.git`: v1.0.0, v1.1.0, v1.2.0 whose go.mod retracts v1.1.0, and a branch `fix` off
  *   v1.1.0 (its pseudo-version must build on v1.0.0, the highest tag that is not retracted).
+ * - `tags.git`: v1.0.0 to v1.5.0, one commit each (for concurrent requests of many versions).
  */
 
 export const GIT_HOST = "git.example.test";
@@ -39,7 +40,17 @@ const COMMITTER = {
   GIT_COMMITTER_EMAIL: "gopher@example.test",
 };
 
-/** Builds one repository in a work tree, then clones it bare into place (`finish`). */
+/** An entry of a tree written object by object, bypassing git's checks on names and modes. */
+export interface RawEntry {
+  readonly mode: string;
+  readonly name: string;
+  /** File content (for blob modes). */
+  readonly data?: string | Buffer;
+  /** Entries (for mode 40000). */
+  readonly entries?: readonly RawEntry[];
+}
+
+/** Builds a repository in a work tree, then clones it bare to where the test server serves it. */
 export class RepoBuilder {
   constructor(
     private readonly work: string,
@@ -99,15 +110,58 @@ export class RepoBuilder {
     return this.git("rev-parse", "HEAD");
   }
 
+  /**
+   * Writes a tree exactly as given (git's own commands refuse names with `/` or `\\` on some
+   * systems, `git~1`, and old modes such as 100664) and commits it on top of HEAD; moves the
+   * current branch there and returns the commit.
+   */
+  commitRaw(date: string, message: string, entries: readonly RawEntry[]): string {
+    const tree = this.rawTree(entries);
+    const parent = this.git("rev-parse", "HEAD");
+    const commit = this.gitAt(date, "commit-tree", "-m", message, "-p", parent, tree);
+    // Only the branch moves: the work tree could not hold such names (later commits are raw too).
+    this.git("update-ref", "HEAD", commit);
+    return commit;
+  }
+
+  private rawTree(entries: readonly RawEntry[]): string {
+    const parts = entries
+      .map((e) => {
+        const hash = e.entries
+          ? this.rawTree(e.entries)
+          : this.hashObject(["-w", "--stdin"], Buffer.from(e.data ?? ""));
+        return { key: e.entries ? `${e.name}/` : e.name, e, hash };
+      })
+      // git's tree order: names compared bytewise, a tree's name as if it ended in "/".
+      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)))
+      .map(({ e, hash }) => Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(hash, "hex")]));
+    return this.hashObject(["-t", "tree", "-w", "--literally", "--stdin"], Buffer.concat(parts));
+  }
+
+  private hashObject(args: string[], input: Buffer): string {
+    return execFileSync("git", ["hash-object", ...args], {
+      cwd: this.work,
+      input,
+      env: { PATH: process.env.PATH, HOME: this.work, GIT_CONFIG_NOSYSTEM: "1" },
+      encoding: "utf8",
+    }).trim();
+  }
+
   tag(name: string, date: string, annotated = false): this {
     if (annotated) this.gitAt(date, "tag", "-a", "-m", `release ${name}`, name);
     else this.git("tag", name);
     return this;
   }
 
-  finish(): void {
+  /** Clones the work tree bare into place; `head` makes the bare repository's HEAD name another branch. */
+  finish(options: { head?: string } = {}): void {
     mkdirSync(path.dirname(this.bare), { recursive: true });
     execFileSync("git", ["clone", "-q", "--bare", this.work, this.bare], { env: { PATH: process.env.PATH } });
+    if (options.head) {
+      execFileSync("git", ["--git-dir", this.bare, "symbolic-ref", "HEAD", options.head], {
+        env: { PATH: process.env.PATH },
+      });
+    }
     rmSync(this.work, { recursive: true, force: true });
   }
 }
@@ -235,6 +289,15 @@ export function buildRepos(dir: string): RepoSet {
   retract.commit("2024-08-04T10:00:00Z", "fix");
   retract.git("checkout", "-q", "main");
   retract.finish();
+
+  const tags = new RepoBuilder(work("tags"), bare("tags.git"));
+  tags.write("go.mod", `module ${GIT_HOST}/tags.git\n`);
+  for (let i = 0; i <= 5; i++) {
+    tags.write("t.go", `package tags // ${i}\n`);
+    tags.commit(`2024-10-0${i + 1}T10:00:00Z`, `v1.${i}.0`);
+    tags.tag(`v1.${i}.0`, "");
+  }
+  tags.finish();
 
   rmSync(path.join(dir, "work"), { recursive: true, force: true });
   return { root };

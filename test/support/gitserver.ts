@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -29,6 +30,17 @@ export interface GitServerOptions {
    * @default none (go-get requests get 404)
    */
   readonly goImports?: readonly GoImport[];
+  /**
+   * Ref lines (`<hash> <name>`) a repository advertises besides its own, keyed by the
+   * repository's path (`/spaceref.git`): what a server that is not git itself may send, e.g. a
+   * ref name with a space. Added to protocol v0 advertisements and v2 `ls-refs` answers.
+   * @default none
+   */
+  readonly extraRefs?: Readonly<Record<string, readonly string[]>>;
+  /** Answers to git (not go-get pages) are sent at most this fast. @default no limit */
+  readonly bytesPerSecond?: number;
+  /** Each `fetch` (the request for a pack) is answered only after this long, in ms. @default 0 */
+  readonly fetchDelayMs?: number;
 }
 
 export interface GoImport {
@@ -37,6 +49,10 @@ export interface GoImport {
   readonly subdir?: string;
   /** Extra go-import tags served on the same page (to test ambiguity handling). */
   readonly extra?: readonly string[];
+  /** Bytes of filler (an HTML comment) in the page's head, after the meta tags. @default 0 */
+  readonly headPadding?: number;
+  /** Bytes of filler text in the page's body. @default 0 */
+  readonly bodyPadding?: number;
 }
 
 export interface GitServerRequest {
@@ -48,6 +64,11 @@ export interface GitServerRequest {
   /** Whether an Authorization header came with the request (its value is never recorded). */
   readonly authorized: boolean;
   readonly status: number;
+  /**
+   * For a POST to git-upload-pack: what it asks, from the start of its body: `ls-refs` or
+   * `fetch` (protocol v2; a v0 request with `want` lines counts as `fetch`).
+   */
+  readonly command?: string;
 }
 
 export interface GitServer {
@@ -63,7 +84,19 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   const requests: GitServerRequest[] = [];
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    // The start of the request body (git gzips larger ones), to tell ls-refs from fetch.
+    const gzipped = req.headers["content-encoding"] === "gzip";
+    let raw = Buffer.alloc(0);
+    let head = "";
+    req.on("data", (chunk: Buffer) => {
+      if (raw.length >= 1 << 16) return;
+      raw = Buffer.concat([raw, chunk]);
+      const plain = gzipped ? gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : raw;
+      head = plain.subarray(0, 512).toString("latin1");
+    });
     const record = (status: number): void => {
+      const command =
+        /command=([a-z-]+)/.exec(head)?.[1] ?? (/want [0-9a-f]{40}/.test(head) ? "fetch" : undefined);
       requests.push({
         method: req.method ?? "GET",
         host: target.host,
@@ -71,6 +104,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
         query: target.search.replace(/^\?/, ""),
         authorized: req.headers.authorization !== undefined,
         status,
+        ...(command ? { command } : {}),
       });
     };
     if (options.token !== undefined && !hasToken(req.headers.authorization, options.token)) {
@@ -85,7 +119,19 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       record(status);
       return;
     }
-    runBackend(options.projectRoot, req, res, target, record);
+    // A repository is reached with or without its `.git` suffix (the go command leaves it out).
+    const repo = Object.keys(options.extraRefs ?? {}).find(
+      (r) => target.pathname.startsWith(`${r}/`) || target.pathname.startsWith(`${r.replace(/\.git$/, "")}/`),
+    );
+    const extra = repo ? (options.extraRefs?.[repo] ?? []) : [];
+    const delay = options.fetchDelayMs ?? 0;
+    runBackend(req, res, target, {
+      ...(delay > 0 ? { delayMs: () => (/command=fetch|want [0-9a-f]{40}/.test(head) ? delay : 0) } : {}),
+      projectRoot: options.projectRoot,
+      record,
+      extraRefs: () => (advertises(req, target, head) ? extra : []),
+      ...(options.bytesPerSecond ? { bytesPerSecond: options.bytesPerSecond } : {}),
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -130,19 +176,46 @@ function answerGoGet(imports: readonly GoImport[], target: URL, res: http.Server
   const tags = [content, ...(found.extra ?? [])]
     .map((c) => `<meta name="go-import" content="${c}">`)
     .join("\n");
+  const headFiller = found.headPadding ? `<!-- ${"h".repeat(found.headPadding)} -->\n` : "";
+  const bodyFiller = "b".repeat(found.bodyPadding ?? 0);
   res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-  res.end(`<!DOCTYPE html>\n<html><head>\n${tags}\n</head><body>go get ${found.prefix}</body></html>\n`);
+  res.end(
+    `<!DOCTYPE html>\n<html><head>\n${tags}\n${headFiller}</head><body>go get ${found.prefix}${bodyFiller}</body></html>\n`,
+  );
   return 200;
 }
 
-/** Runs `git http-backend` as a CGI program for one request and relays its answer. */
+/** Whether the answer to this request lists refs: a v0 advertisement or a v2 `ls-refs`. */
+function advertises(req: http.IncomingMessage, target: URL, body: string): boolean {
+  const v2 = String(req.headers["git-protocol"] ?? "").includes("version=2");
+  if (req.method === "GET") return target.pathname.endsWith("/info/refs") && !v2;
+  return body.includes("command=ls-refs");
+}
+
+/** A pkt-line: four hex digits of length (themselves included), then the payload. */
+function pktLine(payload: string): string {
+  return (Buffer.byteLength(payload) + 4).toString(16).padStart(4, "0") + payload;
+}
+
+/**
+ * Runs `git http-backend` as a CGI program for one request and relays its answer, with the ref
+ * lines `extraRefs()` returns added before the answer's final flush packet, at most
+ * `bytesPerSecond` fast. The backend is stopped when the client goes away.
+ */
 function runBackend(
-  projectRoot: string,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   target: URL,
-  record: (status: number) => void,
+  how: {
+    projectRoot: string;
+    record: (status: number) => void;
+    extraRefs: () => readonly string[];
+    bytesPerSecond?: number;
+    /** How long to hold the answer back once the request has been read. */
+    delayMs?: () => number;
+  },
 ): void {
+  const { projectRoot, record, extraRefs } = how;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     GIT_PROJECT_ROOT: projectRoot,
@@ -169,12 +242,36 @@ function runBackend(
   const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
   req.pipe(child.stdin);
   child.stdin.on("error", () => undefined);
+  res.on("error", () => undefined);
+  res.on("close", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
   let head = Buffer.alloc(0);
   let headerDone = false;
   let status = 200;
+  let extra: readonly string[] = [];
+  const held: Buffer[] = [];
+  const send = (chunk: Buffer): void => {
+    if (extra.length > 0) {
+      held.push(chunk);
+      return;
+    }
+    res.write(chunk);
+    if (how.bytesPerSecond) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), (chunk.length / how.bytesPerSecond) * 1000);
+    }
+  };
+  req.on("end", () => {
+    const delay = how.delayMs?.() ?? 0;
+    if (delay > 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), delay);
+    }
+  });
   child.stdout.on("data", (chunk: Buffer) => {
     if (headerDone) {
-      res.write(chunk);
+      send(chunk);
       return;
     }
     head = Buffer.concat([head, chunk]);
@@ -190,9 +287,11 @@ function runBackend(
       if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
       else headers[name] = value;
     }
+    extra = status === 200 ? extraRefs() : [];
+    if (extra.length > 0) delete headers["Content-Length"];
     res.writeHead(status, headers);
     record(status);
-    res.write(head.subarray(sep.at + sep.length));
+    send(head.subarray(sep.at + sep.length));
   });
   const stderr: Buffer[] = [];
   child.stderr.on("data", (c: Buffer) => stderr.push(c));
@@ -202,6 +301,12 @@ function runBackend(
       res.writeHead(500, { "Content-Type": "text/plain" });
       res.end(`git http-backend failed (${code}): ${Buffer.concat(stderr).toString()}`);
       return;
+    }
+    if (extra.length > 0) {
+      const body = Buffer.concat(held).toString("latin1");
+      const flush = body.lastIndexOf("0000");
+      const lines = extra.map((l) => pktLine(`${l}\n`)).join("");
+      res.write(Buffer.from(body.slice(0, flush) + lines + body.slice(flush), "latin1"));
     }
     res.end();
   });

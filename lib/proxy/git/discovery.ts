@@ -1,6 +1,6 @@
 import { ProxyError } from "../errors";
 import { type Credentials, redactURL } from "./credentials";
-import { HttpBudget, readBody } from "./http";
+import { HttpBudget, readHead } from "./http";
 import { type RewriteRule, rewriteURL } from "./rewrite";
 import { hasPathPrefix } from "./versions";
 
@@ -40,8 +40,8 @@ export interface DiscoveryOptions {
   readonly maxRedirects?: number;
 }
 
-/** Largest go-get page read (the meta tags are in the head). */
-const MAX_GO_GET_PAGE = 1 << 20;
+/** Largest part of a go-get page read: its head, where the meta tags are, must end within it. */
+export const MAX_GO_GET_HEAD = 1 << 20;
 
 const DEFAULT_KNOWN_HOSTS = ["github.com", "bitbucket.org"];
 
@@ -131,10 +131,10 @@ async function dynamicRoot(modulePath: string, options: DiscoveryOptions): Promi
   }
   if (u.protocol === "file:")
     throw new ProxyError("not-found", `${redactURL(first.url)}: invalid repo root: file scheme disallowed`);
-  if (u.protocol !== "https:" && u.protocol !== "http:") {
+  if (u.protocol !== "https:" && u.protocol !== "http:" && u.protocol !== "ssh:") {
     throw new ProxyError(
       "not-found",
-      `${modulePath}: repository ${redactURL(mmi.repoRoot)} uses ${u.protocol} (only http and https are supported)`,
+      `${modulePath}: repository ${redactURL(mmi.repoRoot)} uses ${u.protocol} (only https, http and ssh are supported)`,
     );
   }
   return { root: mmi.prefix, repoURL: mmi.repoRoot, subdir: mmi.subdir };
@@ -156,13 +156,21 @@ async function fetchMetaImports(
     const budget = new HttpBudget({
       credentials: options.credentials,
       signal: controller.signal,
-      maxBytes: MAX_GO_GET_PAGE,
+      // readHead stops at the limit; the budget only guards against a runaway redirect body.
+      maxBytes: 2 * MAX_GO_GET_HEAD,
       maxRedirects: options.maxRedirects ?? 10,
       logicalHost: host,
     });
     const res = await budget.send(target, "GET", { accept: "text/html" });
-    const page = (await readBody(res, MAX_GO_GET_PAGE)).toString("utf8");
-    const imports = parseMetaGoImports(page);
+    const head = await readHead(res, MAX_GO_GET_HEAD);
+    if (head === undefined) {
+      throw new ProxyError(
+        "upstream",
+        `${redactURL(logical)}: the page's <head> does not end within its first ${MAX_GO_GET_HEAD} bytes; ` +
+          "gomirror reads at most 1 MiB of a go-get page to find its go-import meta tags (put them in a shorter <head>)",
+      );
+    }
+    const imports = parseMetaGoImports(head);
     if (imports.length === 0) {
       if (res.statusCode !== 200) {
         throw new ProxyError(

@@ -1,10 +1,9 @@
-import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
 import { request as undiciRequest } from "undici";
 import { ProxyError } from "../errors";
 import { basicAuth, type Credential, type Credentials, redactURL } from "./credentials";
 
 /**
- * The HTTP client behind every request the git source makes (discovery and git smart HTTP):
+ * The HTTP client behind the go-get requests of discovery (git itself talks to git servers):
  * undici without automatic redirects, so that this file alone decides
  * - which credentials go with a request (only those of the URL's own host, or user info the
  *   operator put into a rewrite target; dropped as soon as a redirect leaves that origin),
@@ -43,31 +42,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** One operation's HTTP budget: all requests share the deadline and the byte allowance. */
 export class HttpBudget {
   private received = 0;
-  /**
-   * The limit error, once one was hit. isomorphic-git swallows some body errors while parsing,
-   * so callers check this after every git call as well.
-   */
-  exceeded?: ProxyError;
 
   constructor(private readonly options: HttpBudgetOptions) {}
-
-  /** An isomorphic-git HttpClient drawing on this budget. */
-  client(): HttpClient {
-    return {
-      request: async (req: GitHttpRequest): Promise<GitHttpResponse> => {
-        const body = req.body ? Buffer.concat(await collect(req.body)) : undefined;
-        const res = await this.send(req.url, req.method ?? "GET", req.headers ?? {}, body);
-        return {
-          url: res.url,
-          method: req.method ?? "GET",
-          headers: res.headers,
-          body: res.body,
-          statusCode: res.statusCode,
-          statusMessage: "",
-        };
-      },
-    };
-  }
 
   /** Sends one request, following redirects within the limits. */
   async send(
@@ -164,11 +140,10 @@ export class HttpBudget {
         this.received += r.value.length;
         if (this.received > this.options.maxBytes) {
           await iterator.return?.();
-          this.exceeded = new ProxyError(
+          throw new ProxyError(
             "too-large",
-            `${redactURL(url)}: the git server sent more than ${this.options.maxBytes} bytes for one operation (raise the pack size limit if the repository is this large)`,
+            `${redactURL(url)}: the answer is longer than ${this.options.maxBytes} bytes`,
           );
-          throw this.exceeded;
         }
       }
       return r;
@@ -194,12 +169,6 @@ export class HttpBudget {
   }
 }
 
-async function collect(body: AsyncIterableIterator<Uint8Array>): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for await (const chunk of body) out.push(Buffer.from(chunk));
-  return out;
-}
-
 function withoutAuth(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== "authorization") out[k] = v;
@@ -213,17 +182,22 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
-/** Reads a whole response body (already bounded by the budget). */
-export async function readBody(res: SimpleResponse, limit: number): Promise<Buffer> {
-  const out: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res.body) {
-    n += chunk.length;
-    if (n > limit) {
-      await res.body.return?.();
-      break;
+/**
+ * Reads a response body up to the end of its HTML head (`<body` or `</head>`, where Go's
+ * parseMetaGoImports stops reading), at most `limit` bytes; undefined when the head does not end
+ * within them. The rest of the body is never read.
+ */
+export async function readHead(res: SimpleResponse, limit: number): Promise<string | undefined> {
+  let text = "";
+  try {
+    for await (const chunk of res.body) {
+      text += Buffer.from(chunk).toString("latin1");
+      const end = text.search(/<body[\s>]|<\/head\s*>/i);
+      if (end >= 0 && end <= limit) return Buffer.from(text.slice(0, end), "latin1").toString("utf8");
+      if (text.length > limit) return undefined;
     }
-    out.push(Buffer.from(chunk));
+  } finally {
+    await res.body.return?.();
   }
-  return Buffer.concat(out);
+  return Buffer.from(text, "latin1").toString("utf8");
 }

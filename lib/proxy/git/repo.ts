@@ -1,20 +1,22 @@
-import fs from "node:fs";
-import { mkdir, stat as fsStat } from "node:fs/promises";
-import * as git from "isomorphic-git";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { Writable } from "node:stream";
 import { ProxyError } from "../errors";
-import { type Credential, type Credentials, redactURL } from "./credentials";
-import { HttpBudget } from "./http";
-import { checkRefName } from "./validate";
+import { GitCommandError, type GitRunOptions, type ProcessSlots, runGit, runGitStatus } from "./command";
+import { redactURL } from "./credentials";
+import { RepoStore } from "./store";
+import { refNameProblem } from "./validate";
 
 /**
- * One remote git repository, seen the way the go command's codehost.gitRepo sees it: the
- * remote's refs (an ls-remote), `stat` of a revision (tag, branch, HEAD, hash or hash prefix),
- * files at a revision, and the history questions pseudo-versions ask. Objects are fetched into a
- * bare repository in this repo's cache directory, as little as possible: a shallow fetch of one
- * ref for a tag or branch, the whole history only for a commit that is not a ref tip or for
- * pseudo-version bases.
+ * One remote git repository, seen the way the go command's codehost.gitRepo sees it, and worked
+ * on the way it works: the git binary on a bare repository in a cache directory. The remote's
+ * refs come from `git ls-remote`; a tag or branch is fetched alone and shallow
+ * (`git fetch --depth=1 origin ref:ref`), the whole history only when a question needs it (a
+ * commit that is no ref tip, pseudo-version bases); files are read with `git cat-file` and zips
+ * made with `git archive`, so that `.gitattributes` act exactly as they do for the go command.
+ * git streams packs to disk and indexes them there: this process never holds a pack.
  *
- * Not safe for concurrent use: the GitSource serializes the operations on one repository.
+ * Readers run concurrently; writers (fetches) take the repository's lock (store.ts). Fetches of
+ * different refs asked for while another fetch runs are made together, as one `git fetch`.
  */
 
 /** What the go command calls a RevInfo: a resolved commit. */
@@ -34,21 +36,13 @@ export interface RevInfo {
 }
 
 export interface GitRepoOptions {
-  /** The repository URL as discovered (also what `.info` Origin.URL reports). */
+  /** The repository URL as discovered (what `.info` Origin.URL reports). */
   readonly url: string;
-  /** The URL actually contacted (after GOMIRROR_GIT_REWRITE, without user info). */
-  readonly fetchURL: string;
-  /** Credential from user info in the rewritten URL. */
-  readonly urlCredential?: Credential;
-  readonly credentials: Credentials;
-  /** The bare repository directory (created on first use). */
-  readonly dir: string;
-  /** Deadline of one network operation (ls-remote, one fetch), in ms. */
+  /** The bare repository, its lock and its git environment. */
+  readonly store: RepoStore;
+  readonly slots: ProcessSlots;
+  /** Deadline of one git command, in ms. */
   readonly timeoutMs: number;
-  /** Largest response of one fetch (the pack), in bytes. */
-  readonly maxPackBytes: number;
-  /** Largest ref advertisement, in bytes. */
-  readonly maxRefsBytes: number;
   /** How long a ref listing stays fresh, in ms. */
   readonly refsTtlMs: number;
   /** Called for each network operation (for logs and metrics); never given secrets. */
@@ -56,18 +50,26 @@ export interface GitRepoOptions {
 }
 
 /** Fewest hex digits accepted as a commit-hash prefix (cmd/go codehost minHashDigits). */
-export const MIN_HASH_DIGITS = 7;
-/** Depth meaning "everything" in the git protocol (git's INFINITE_DEPTH). */
-const INFINITE_DEPTH = 0x7fffffff;
+const MIN_HASH_DIGITS = 7;
+/** Largest `git archive` output read, as the go command's codehost.MaxZipFile: 500 MiB. */
+const MAX_ARCHIVE = 500 << 20;
 
 const HEX = /^[0-9a-f]+$/;
 
+interface Batch {
+  readonly refs: Map<string, string>;
+  done?: Promise<void>;
+}
+
 export class GitRepo {
   private refsCache?: { at: number; refs: Map<string, string> };
-  private fetchedAll = false;
-  private initialized = false;
-  private readonly cache = {};
-  private readonly ancestorCache = new Map<string, Set<string>>();
+  private refsInflight?: Promise<Map<string, string>>;
+  /** Ref listings known to be wholly present locally, with full history. */
+  private readonly complete = new WeakSet<Map<string, string>>();
+  private completing?: Promise<void>;
+  private collecting?: Batch;
+  /** Commits local refs point at, as last read (read again when a lookup misses). */
+  private tips?: Set<string>;
 
   constructor(private readonly options: GitRepoOptions) {}
 
@@ -79,26 +81,38 @@ export class GitRepo {
   async refs(): Promise<Map<string, string>> {
     const cached = this.refsCache;
     if (cached && Date.now() - cached.at < this.options.refsTtlMs) return cached.refs;
-    const refs = await this.network("ls-remote", this.options.maxRefsBytes, async (http) => {
-      const info = await git.getRemoteInfo2({ http, url: this.options.fetchURL, protocolVersion: 1 });
-      const out = new Map<string, string>();
-      for (const r of info.refs ?? []) {
-        if (r.ref === "HEAD" || r.ref.startsWith("refs/heads/") || r.ref.startsWith("refs/tags/")) {
-          if (r.ref.endsWith("^{}")) continue;
-          out.set(r.ref, r.peeled ?? r.oid);
-        }
-      }
-      return out;
+    this.refsInflight ??= this.listRemote().finally(() => {
+      this.refsInflight = undefined;
     });
+    return this.refsInflight;
+  }
+
+  private async listRemote(): Promise<Map<string, string>> {
+    await this.options.store.prepare();
+    const { stdout } = await this.network("ls-remote", ["ls-remote", "-q", "origin"]);
+    const refs = new Map<string, string>();
+    for (const line of stdout.toString("utf8").split("\n")) {
+      // As the go command reads it: exactly two fields, so a ref name with a space is ignored.
+      const f = line.trim().split(/\s+/);
+      if (f.length !== 2 || !/^[0-9a-f]{40,64}$/.test(f[0])) continue;
+      if (f[1] === "HEAD" || f[1].startsWith("refs/heads/") || f[1].startsWith("refs/tags/")) {
+        refs.set(f[1], f[0]);
+      }
+    }
+    for (const [ref, hash] of [...refs]) {
+      if (ref.endsWith("^{}")) {
+        refs.set(ref.slice(0, -3), hash);
+        refs.delete(ref);
+      }
+    }
     this.refsCache = { at: Date.now(), refs };
     return refs;
   }
 
   /** Tags starting with `prefix`, sorted by name, with their commit hashes. */
   async tags(prefix: string): Promise<{ name: string; hash: string }[]> {
-    const refs = await this.refs();
     const out: { name: string; hash: string }[] = [];
-    for (const [ref, hash] of refs) {
+    for (const [ref, hash] of await this.refs()) {
       if (ref.startsWith("refs/tags/") && ref.slice(10).startsWith(prefix))
         out.push({ name: ref.slice(10), hash });
     }
@@ -107,7 +121,6 @@ export class GitRepo {
 
   /** Resolves a revision as the go command's gitRepo.stat does; not-found when it does not exist. */
   async stat(rev: string): Promise<RevInfo> {
-    checkRefName(rev);
     const refs = await this.refs();
     let ref: string | undefined;
     let hash: string | undefined;
@@ -134,23 +147,32 @@ export class GitRepo {
       }
       if (hash === undefined && rev.length === 40) hash = rev;
     } else {
-      throw new ProxyError("not-found", `unknown revision ${rev} in ${redactURL(this.url)}`);
+      throw this.unknown(rev);
     }
 
-    let commit: string | undefined;
-    if (hash !== undefined && (await this.hasCommit(hash))) commit = hash;
-    if (commit === undefined && ref !== undefined && hash !== undefined) {
-      await this.fetchRef(ref);
-      if (await this.hasCommit(hash)) commit = hash;
+    if (hash !== undefined && ref !== undefined && !(await this.has([hash]))) {
+      // Only refs are fetched by name, never arbitrary hashes (the go command's rule: no commit
+      // that no branch or tag reaches, like a rejected pull request, becomes a version).
+      await this.fetchRef(ref, hash);
     }
+    let commit = hash !== undefined && (await this.has([hash])) ? hash : undefined;
     if (commit === undefined) {
-      await this.fetchAll();
-      commit = await this.expand(hash ?? rev);
+      await this.ensureComplete();
+      commit = await this.resolveLocal(hash ?? rev);
     }
-    if (commit === undefined)
-      throw new ProxyError("not-found", `unknown revision ${rev} in ${redactURL(this.url)}`);
+    if (commit === undefined) throw this.unknown(rev);
 
-    const c = await git.readCommit({ fs, gitdir: this.options.dir, oid: commit, cache: this.cache });
+    const { stdout } = await this.git([
+      "-c",
+      "log.showsignature=false",
+      "log",
+      "--no-decorate",
+      "-n1",
+      "--format=format:%H %ct",
+      commit,
+      "--",
+    ]);
+    const [, seconds] = stdout.toString("utf8").trim().split(" ");
     const tags: string[] = [];
     for (const [k, h] of refs) if (h === commit && k.startsWith("refs/tags/")) tags.push(k.slice(10));
     tags.sort();
@@ -159,77 +181,69 @@ export class GitRepo {
     return {
       name: commit,
       short: commit.slice(0, 12),
-      time: new Date(c.commit.committer.timestamp * 1000),
+      time: new Date(Number(seconds) * 1000),
       version,
       tags,
       ...(ref !== undefined && ref !== commit ? { ref } : {}),
     };
   }
 
-  /** The default branch's head (the remote's HEAD). */
+  /** The default branch's head (the remote's HEAD); not-found when HEAD names no commit. */
   async latest(): Promise<RevInfo> {
-    const refs = await this.refs();
-    const head = refs.get("HEAD");
-    if (!head) throw new ProxyError("not-found", `${redactURL(this.url)} has no commits`);
-    const info = await this.stat(head);
-    return { ...info, ref: "HEAD" };
+    const head = (await this.refs()).get("HEAD");
+    if (!head) throw new ProxyError("not-found", `${redactURL(this.url)}: no commits (HEAD names no branch)`);
+    return { ...(await this.stat(head)), ref: "HEAD" };
   }
 
   /**
-   * The blob at `file` in commit `hash` (any blob: a symlink's target text too, as
-   * `git cat-file blob` gives), or undefined when there is none. Larger than `max`: too-large.
+   * The blob at `file` in commit `hash`, as `git cat-file blob` gives it (a symlink's target text
+   * too), or undefined when there is none. Larger than `max`: too-large.
    */
   async readFile(hash: string, file: string, max: number): Promise<Buffer | undefined> {
-    let blob: Uint8Array;
     try {
-      ({ blob } = await git.readBlob({
-        fs,
-        gitdir: this.options.dir,
-        oid: hash,
-        filepath: file,
-        cache: this.cache,
-      }));
+      return (await this.git(["cat-file", "blob", `${hash}:${file}`], { maxStdout: max })).stdout;
     } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw this.internal(`reading ${file} at ${hash}`, err);
+      if (err instanceof GitCommandError) return undefined;
+      if (err instanceof ProxyError && err.kind === "too-large") {
+        throw new ProxyError(
+          "too-large",
+          `${file} at ${hash} in ${redactURL(this.url)} is larger than ${max} bytes`,
+        );
+      }
+      throw err;
     }
-    if (blob.length > max) {
-      throw new ProxyError(
-        "too-large",
-        `${file} at ${hash} in ${redactURL(this.url)} is larger than ${max} bytes`,
-      );
-    }
-    return Buffer.from(blob);
   }
 
-  /** Every entry under `subdir` ("" for all) at commit `hash`, depth first in git's tree order. */
-  async listFiles(hash: string, subdir: string): Promise<{ path: string; mode: string; oid: string }[]> {
-    const c = await git.readCommit({ fs, gitdir: this.options.dir, oid: hash, cache: this.cache });
-    let tree = c.commit.tree;
-    if (subdir !== "") {
-      for (const part of subdir.split("/")) {
-        const t = await git.readTree({ fs, gitdir: this.options.dir, oid: tree, cache: this.cache });
-        const e = t.tree.find((x) => x.path === part && x.type === "tree");
-        if (!e) return [];
-        tree = e.oid;
+  /**
+   * Writes `git archive --format=zip` of commit `hash` (only `subdir`, when given) to `file`, as
+   * the go command runs it: core.autocrlf=input, core.eol=lf, export-ignore and export-subst
+   * switched off (store.ts). Not-found when `subdir` holds nothing.
+   */
+  async archive(hash: string, subdir: string, file: string): Promise<void> {
+    const out = createWriteStream(file);
+    const args = [
+      "-c",
+      "core.autocrlf=input",
+      "-c",
+      "core.eol=lf",
+      "archive",
+      "--format=zip",
+      "--prefix=prefix/",
+    ];
+    args.push(hash, ...(subdir !== "" ? ["--", subdir] : []));
+    try {
+      const what = `the git archive of ${hash} in ${redactURL(this.url)}`;
+      await this.git(args, { stdout: new LimitedFile(out, MAX_ARCHIVE, what) });
+    } catch (err) {
+      out.destroy();
+      if (!(err instanceof GitCommandError)) throw err;
+      if (err.stderr.includes("did not match any files")) {
+        throw new ProxyError("not-found", `${subdir} does not exist at ${hash} in ${redactURL(this.url)}`);
       }
+      // git archive refuses some trees itself (a `git~1` path, for one), for the go command too.
+      const kind = /invalid path/.test(err.stderr) ? "invalid" : "internal";
+      throw new ProxyError(kind, `git archive of ${hash} in ${redactURL(this.url)} failed: ${err.stderr}`);
     }
-    const out: { path: string; mode: string; oid: string }[] = [];
-    const walk = async (oid: string, prefix: string): Promise<void> => {
-      const t = await git.readTree({ fs, gitdir: this.options.dir, oid, cache: this.cache });
-      for (const e of t.tree) {
-        if (e.type === "tree") await walk(e.oid, `${prefix}${e.path}/`);
-        else out.push({ path: prefix + e.path, mode: e.mode, oid: e.oid });
-      }
-    };
-    await walk(tree, "");
-    return out;
-  }
-
-  /** A blob's bytes. */
-  async readBlob(oid: string): Promise<Buffer> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.options.dir, oid, cache: this.cache });
-    return Buffer.from(blob);
   }
 
   /**
@@ -246,245 +260,233 @@ export class GitRepo {
       let highest = "";
       for (const tag of candidates) {
         if (!tag.startsWith(prefix) || !allowed(tag)) continue;
-        const sem = tag.slice(prefix.length);
-        if (highest === "" || compare(sem, highest.slice(prefix.length)) > 0) highest = tag;
+        if (highest === "" || compare(tag.slice(prefix.length), highest.slice(prefix.length)) > 0)
+          highest = tag;
       }
       return highest;
     };
     const refs = await this.refs();
-    // Tags on the commit itself decide without any history (what the go command's first,
-    // shallow `git for-each-ref --merged` finds).
+    // Tags on the commit itself decide without any history: what the go command's first,
+    // shallow `git for-each-ref --merged` finds in a fresh clone.
     const own = pick(
       [...refs].filter(([k, h]) => h === hash && k.startsWith("refs/tags/")).map(([k]) => k.slice(10)),
     );
     if (own !== "" && !HEX.test(own)) return own;
-    const plausible = [...refs.keys()].some((k) => k.startsWith(`refs/tags/${prefix}v`));
-    if (!plausible) return "";
-    await this.fetchAll();
-    const ancestors = await this.ancestors(hash);
-    return pick(
-      [...refs].filter(([k, h]) => k.startsWith("refs/tags/") && ancestors.has(h)).map(([k]) => k.slice(10)),
-    );
+    if (![...refs.keys()].some((k) => k.startsWith(`refs/tags/${prefix}v`))) return "";
+    await this.ensureComplete();
+    const { stdout } = await this.git([
+      "for-each-ref",
+      "--format=%(refname) %(objectname) %(*objectname)",
+      "--merged",
+      hash,
+      "refs/tags/",
+    ]);
+    const merged: string[] = [];
+    for (const line of stdout.toString("utf8").split("\n")) {
+      const [name, object, peeled] = line.split(" ");
+      // Local tags the remote no longer has (or has moved) do not count.
+      if (name && refs.get(name) === (peeled || object)) merged.push(name.slice(10));
+    }
+    return pick(merged);
   }
 
   /** Whether the commit `hash` descends from (or is) the commit tagged `tag`. */
   async descendsFrom(hash: string, tag: string): Promise<boolean> {
-    const refs = await this.refs();
-    const tagged = refs.get(`refs/tags/${tag}`);
+    const tagged = (await this.refs()).get(`refs/tags/${tag}`);
     if (!tagged) return false;
-    await this.fetchAll();
-    return (await this.ancestors(hash)).has(tagged);
+    if ((await this.has([tagged, hash])) && (await this.isAncestor(tagged, hash))) return true;
+    await this.ensureComplete();
+    return this.isAncestor(tagged, hash);
   }
 
-  private async ancestors(hash: string): Promise<Set<string>> {
-    const known = this.ancestorCache.get(hash);
-    if (known) return known;
-    const seen = new Set<string>([hash]);
-    const queue = [hash];
-    while (queue.length > 0) {
-      const oid = queue.pop() as string;
-      let parents: string[];
-      try {
-        parents = (await git.readCommit({ fs, gitdir: this.options.dir, oid, cache: this.cache })).commit
-          .parent;
-      } catch (err) {
-        if (isMissing(err)) continue;
-        throw this.internal(`walking the history of ${hash}`, err);
-      }
-      for (const p of parents) {
-        if (!seen.has(p)) {
-          seen.add(p);
-          queue.push(p);
-        }
-      }
+  private async isAncestor(ancestor: string, hash: string): Promise<boolean> {
+    const args = ["merge-base", "--is-ancestor", ancestor, hash];
+    const { code, stderr } = await runGitStatus(this.options.slots, args, this.runOptions());
+    if (code === 0 || code === 1) return code === 0;
+    throw new GitCommandError(args, code, stderr);
+  }
+
+  /**
+   * Whether every one of `hashes` is a commit a local ref points at. A fetch writes its refs
+   * last, after its pack and the `shallow` file, so only such commits are known to be complete:
+   * a commit object alone may be what a fetch killed halfway left behind.
+   */
+  private async has(hashes: readonly string[]): Promise<boolean> {
+    if (this.tips && hashes.every((h) => this.tips?.has(h))) return true;
+    this.tips = await this.localTips();
+    return hashes.every((h) => this.tips?.has(h));
+  }
+
+  /** The commits local refs point at (annotated tags peeled). */
+  private async localTips(): Promise<Set<string>> {
+    const tips = new Set<string>();
+    if (!(await this.options.store.exists())) return tips;
+    const { stdout } = await this.git(["for-each-ref", "--format=%(objectname) %(*objectname)"]);
+    for (const line of stdout.toString("utf8").split("\n")) {
+      const [object, peeled] = line.split(" ");
+      if (peeled || object) tips.add(peeled || object);
     }
-    this.ancestorCache.set(hash, seen);
-    return seen;
+    return tips;
   }
 
-  private async hasCommit(hash: string): Promise<boolean> {
-    if (!this.initialized) return false;
-    try {
-      const o = await git.readObject({
-        fs,
-        gitdir: this.options.dir,
-        oid: hash,
-        format: "deflated",
-        cache: this.cache,
+  /** The full hash of a local commit named by a hash or hash prefix; undefined when there is none. */
+  private async resolveLocal(rev: string): Promise<string | undefined> {
+    const args = ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`];
+    const { code, stdout, stderr } = await runGitStatus(this.options.slots, args, this.runOptions());
+    if (code === 0) return stdout.toString("utf8").trim();
+    if (stderr.includes("ambiguous")) {
+      throw new ProxyError("not-found", `ambiguous revision ${rev} in ${redactURL(this.url)}`);
+    }
+    return undefined;
+  }
+
+  /**
+   * Fetches one ref (the go command's `git fetch -f --depth=1 origin ref:ref`, or `hash:refs/dummy`
+   * for HEAD). Refs asked for while the lock is taken are fetched together. A failed fetch is not
+   * an error here: the caller falls back to fetching everything, as the go command does.
+   */
+  private fetchRef(ref: string, hash: string): Promise<void> {
+    let batch = this.collecting;
+    if (!batch) {
+      const created: Batch = { refs: new Map() };
+      created.done = this.options.store.locked(async () => {
+        if (this.collecting === created) this.collecting = undefined;
+        await this.fetchRefsLocked(created.refs);
       });
-      return o.type === "commit" || o.format === "deflated";
-    } catch {
-      return false;
+      this.collecting = created;
+      batch = created;
     }
+    batch.refs.set(ref, hash);
+    return (batch.done as Promise<void>).catch(() => undefined);
   }
 
-  private async expand(prefix: string): Promise<string | undefined> {
+  private async fetchRefsLocked(wanted: Map<string, string>): Promise<void> {
+    const missing: [string, string][] = [];
+    for (const [ref, hash] of wanted) {
+      if (ref !== "HEAD" && refNameProblem(ref) !== undefined) continue;
+      if (!(await this.has([hash]))) missing.push([ref, hash]);
+    }
+    if (missing.length === 0) return;
+    // A repository with full history fetches what is new in full; a fresh or shallow one stays shallow.
+    const depth = (await this.options.store.isShallowOrEmpty()) ? ["--depth=1"] : [];
+    const refspec = ([ref, hash]: [string, string]) =>
+      ref === "HEAD" ? `${hash}:refs/dummy` : `${ref}:${ref}`;
+    const fetch = (specs: [string, string][]) =>
+      this.network(`fetch ${specs.map(([r]) => r).join(" ")}`, [
+        "-c",
+        "protocol.version=2",
+        "fetch",
+        "-f",
+        ...depth,
+        "origin",
+        ...specs.map(refspec),
+      ]);
     try {
-      const oid = await git.expandOid({ fs, gitdir: this.options.dir, oid: prefix, cache: this.cache });
-      const o = await git.readObject({ fs, gitdir: this.options.dir, oid, cache: this.cache });
-      return o.type === "commit" ? oid : undefined;
+      await fetch(missing);
     } catch (err) {
-      if ((err as { code?: string }).code === "AmbiguousError") {
-        throw new ProxyError("not-found", `ambiguous revision ${prefix} in ${redactURL(this.url)}`);
-      }
-      return undefined;
+      if (missing.length === 1) throw err;
+      // One bad ref (deleted since the listing) must not cost the others their shallow fetch.
+      for (const one of missing) await fetch([one]).catch(() => undefined);
     }
   }
 
-  private async init(): Promise<void> {
-    if (this.initialized) return;
-    const dir = this.options.dir;
-    const exists = await fsStat(`${dir}/config`).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
-      await mkdir(dir, { recursive: true });
-      await git.init({ fs, gitdir: dir, bare: true, defaultBranch: "main" });
-      await git.setConfig({ fs, gitdir: dir, path: "remote.origin.url", value: "origin" });
-      await git.setConfig({
-        fs,
-        gitdir: dir,
-        path: "remote.origin.fetch",
-        value: "+refs/heads/*:refs/remotes/origin/*",
+  /** Makes every branch and tag present with its whole history (the go command's fetchRefsLocked). */
+  async ensureComplete(): Promise<void> {
+    const refs = await this.refs();
+    if (this.complete.has(refs)) return;
+    this.completing ??= this.options.store
+      .locked(async () => {
+        if (!(await this.isComplete(refs))) {
+          await this.network("fetch all", [
+            "fetch",
+            "-f",
+            "origin",
+            "refs/heads/*:refs/heads/*",
+            "refs/tags/*:refs/tags/*",
+          ]);
+          if (await this.options.store.isShallowOrEmpty()) {
+            await this.network("fetch --unshallow", ["fetch", "--unshallow", "-f", "origin"]);
+          }
+          // Thousands of tags as loose files would make every ref lookup slow.
+          await this.git(["pack-refs", "--all"]);
+        }
+        this.complete.add(refs);
+      })
+      .finally(() => {
+        this.completing = undefined;
       });
-    }
-    this.initialized = true;
+    await this.completing;
   }
 
-  /** Shallow fetch of one ref (depth 1), like `git fetch --depth=1 remote ref:ref`. */
-  private async fetchRef(ref: string): Promise<void> {
-    if (this.fetchedAll) return;
-    await this.init();
-    await this.network(`fetch ${ref}`, this.options.maxPackBytes, async (http) => {
-      await git.fetch({
-        fs,
-        http,
-        gitdir: this.options.dir,
-        url: this.options.fetchURL,
-        ref,
-        remoteRef: ref,
-        singleBranch: true,
-        depth: 1,
-        tags: false,
-        cache: this.cache,
-      });
-    });
+  private async isComplete(refs: Map<string, string>): Promise<boolean> {
+    if (await this.options.store.isShallowOrEmpty()) return refs.size === 0;
+    return refs.size === 0 || this.has([...new Set(refs.values())]);
   }
 
-  /** Every branch and tag with full history (unshallowing what was fetched shallow). */
-  private async fetchAll(): Promise<void> {
-    if (this.fetchedAll) return;
-    await this.init();
-    const shallow = await fsStat(`${this.options.dir}/shallow`).then(
-      (s) => s.size > 0,
-      () => false,
-    );
-    await this.network("fetch all", this.options.maxPackBytes, async (http) => {
-      await git.fetch({
-        fs,
-        http,
-        gitdir: this.options.dir,
-        url: this.options.fetchURL,
-        singleBranch: false,
-        tags: true,
-        ...(shallow ? { depth: INFINITE_DEPTH } : {}),
-        cache: this.cache,
-      });
-    });
-    this.fetchedAll = true;
+  private runOptions(extra: Partial<GitRunOptions> = {}): GitRunOptions {
+    return {
+      cwd: this.options.store.dir,
+      env: this.options.store.env,
+      timeoutMs: this.options.timeoutMs,
+      ...extra,
+    };
   }
 
-  private async network<T>(
-    op: string,
-    maxBytes: number,
-    body: (http: ReturnType<HttpBudget["client"]>) => Promise<T>,
-  ): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
-    const budget = new HttpBudget({
-      credentials: this.options.credentials,
-      signal: controller.signal,
-      maxBytes,
-      logicalHost: hostOf(this.options.url),
-      ...(this.options.urlCredential ? { urlCredential: this.options.urlCredential } : {}),
-    });
+  private git(args: readonly string[], extra: Partial<GitRunOptions> = {}) {
+    return runGit(this.options.slots, args, this.runOptions(extra));
+  }
+
+  /** A git command that talks to the remote: timed, reported, its failure explained. */
+  private async network(op: string, args: readonly string[]) {
     const started = Date.now();
+    const url = redactURL(this.url);
     try {
-      // isomorphic-git swallows some body errors while parsing: a hit limit or deadline wins
-      // over whatever it made of the cut-off stream.
-      const result = await body(budget.client()).catch((err: unknown) => {
-        throw budget.exceeded ?? err;
-      });
-      if (budget.exceeded) throw budget.exceeded;
-      if (controller.signal.aborted)
-        throw new ProxyError("upstream", `timed out after ${this.options.timeoutMs} ms`);
-      this.options.onNetwork?.({ op, url: redactURL(this.options.url), durationMs: Date.now() - started });
+      const result = await this.git(args);
+      this.options.onNetwork?.({ op, url, durationMs: Date.now() - started });
       return result;
     } catch (err) {
-      const e = this.translate(op, err, controller.signal.aborted);
-      this.options.onNetwork?.({
-        op,
-        url: redactURL(this.options.url),
-        durationMs: Date.now() - started,
-        error: e.message,
-      });
+      const e = this.options.store.explain(op, err);
+      this.options.onNetwork?.({ op, url, durationMs: Date.now() - started, error: e.message });
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  /** isomorphic-git and HTTP failures as ProxyErrors that name the repository, never its secrets. */
-  private translate(op: string, err: unknown, timedOut: boolean): ProxyError {
-    const where = redactURL(this.url);
-    if (err instanceof ProxyError) return new ProxyError(err.kind, `git ${op} ${where}: ${err.message}`);
-    if (timedOut) {
-      return new ProxyError("upstream", `git ${op} ${where}: timed out after ${this.options.timeoutMs} ms`);
-    }
-    const status = (err as { data?: { statusCode?: number } }).data?.statusCode;
-    if (status === 401 || status === 403) {
-      return new ProxyError(
-        "forbidden",
-        `git ${op} ${where}: the git server answered ${status}: credentials for ${hostOf(this.url)} are missing or ` +
-          "not accepted (put them into the netrc given by NETRC or GOMIRROR_NETRC)",
+  private unknown(rev: string): ProxyError {
+    return new ProxyError("not-found", `unknown revision ${rev} in ${redactURL(this.url)}`);
+  }
+}
+
+/** Passes bytes on to a file until `max`, then fails (the go command's check of the archive size). */
+class LimitedFile extends Writable {
+  private written = 0;
+
+  constructor(
+    private readonly out: WriteStream,
+    private readonly max: number,
+    private readonly what: string,
+  ) {
+    super();
+    out.on("error", (err) => this.destroy(err));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.written += chunk.length;
+    if (this.written > this.max) {
+      done(
+        new ProxyError("too-large", `${this.what} is larger than ${this.max} bytes (the go command's limit)`),
       );
+      return;
     }
-    if (status === 404 || status === 410) {
-      return new ProxyError("not-found", `git ${op} ${where}: repository not found (${status})`);
-    }
-    if (status !== undefined)
-      return new ProxyError("upstream", `git ${op} ${where}: the git server answered ${status}`);
-    const code = (err as { code?: string }).code;
-    return new ProxyError(
-      "upstream",
-      `git ${op} ${where}: ${code ?? "failed"}: ${scrub((err as Error).message ?? String(err))}`,
-    );
+    if (this.out.write(chunk)) done();
+    else this.out.once("drain", () => done());
   }
 
-  private internal(what: string, err: unknown): ProxyError {
-    return new ProxyError(
-      "internal",
-      `${what} in ${redactURL(this.url)}: ${scrub((err as Error).message ?? String(err))}`,
-      { cause: err },
-    );
+  override _final(done: (err?: Error | null) => void): void {
+    this.out.end(() => done());
   }
-}
 
-function isMissing(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === "NotFoundError" || code === "ObjectTypeError";
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "";
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.out.destroy();
+    done(err);
   }
-}
-
-/** Removes anything that looks like URL user info from a message. */
-function scrub(message: string): string {
-  return message.replace(/(\/\/)[^/@\s]+@/g, "$1").slice(0, 500);
 }

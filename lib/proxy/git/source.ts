@@ -1,30 +1,42 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import { isNotFound, ProxyError } from "../errors";
 import { isPseudoVersion } from "../module/pseudo";
-import { canonical, compare, isValid, prerelease } from "../module/semver";
+import { canonical, isValid } from "../module/semver";
 import type { Download, ModuleInfo, ModuleOrigin, ModuleSource } from "../sources/source";
+import { ProcessSlots } from "./command";
 import { type Credentials, credentialsFromEnv, noCredentials, parseNetrc, redactURL } from "./credentials";
 import { discoverRepo, type RepoRoot } from "./discovery";
-import { type RewriteRule, rewriteURL } from "./rewrite";
+import {
+  type GitHelpers,
+  repoEnvironment,
+  type SshSettings,
+  type Transport,
+  writeGitHelpers,
+} from "./environment";
+import { resolveLatest, resolvePrefix } from "./latest";
 import { GitRepo } from "./repo";
+import { type RewriteRule, rewriteURL } from "./rewrite";
+import { RepoStore } from "./store";
 import { checkRevision } from "./validate";
 import { ModuleRepo, type ResolvedVersion } from "./versions";
 import { buildModuleZip } from "./zip";
 
 /**
- * A ModuleSource that reads modules straight from their git repositories over smart HTTP(S),
- * with no git binary and no shell: what `direct` means in the GOPROXY list, and where
- * GOPRIVATE / GONOPROXY paths come from. Answers are the go command's own (GOPROXY=direct): the
- * same version list, the same `.info` (Version, Time, Origin as the go command writes it into
- * its module cache), the same go.mod and a zip with the same h1: hash.
+ * A ModuleSource that reads modules straight from their git repositories with the git binary,
+ * as the go command does: what `direct` means in the GOPROXY list, and where GOPRIVATE /
+ * GONOPROXY paths come from. Answers are the go command's own (GOPROXY=direct): the same version
+ * list, the same `.info` (Version, Time, Origin as the go command writes it into its module
+ * cache), the same go.mod and a zip with the same h1: hash.
  *
- * Only the repository's own host (and the go-get host of the module path) is ever contacted.
- * Operations on one repository are serialized; identical concurrent requests share one answer.
+ * Each remote is a bare repository in the work directory (the git cache), kept across restarts.
+ * Only the repository's own host (and the go-get host of the module path) is ever contacted;
+ * transports are https, http where a URL says so, and ssh with a known_hosts file. Identical
+ * concurrent requests share one answer; fetches of one repository never run at once, and the
+ * refs asked for meanwhile are fetched together.
  */
 export interface GitSourceOptions {
   /** URL rewrites (GOMIRROR_GIT_REWRITE). @default none */
@@ -32,25 +44,23 @@ export interface GitSourceOptions {
   /** Per-host credentials (NETRC / GOMIRROR_NETRC). @default none */
   readonly credentials?: Credentials;
   /**
-   * Directory for the per-repository object stores and zips being built; removed by close()
-   * when the source created it.
+   * The git cache: a bare repository per remote, kept across restarts, plus git's helper scripts.
+   * Removed by close() only when the source created it.
    * @default a new directory under the OS temporary directory
    */
   readonly workDir?: string;
-  /** Deadline of one network operation (ls-remote, one fetch), in ms. @default 120000 */
+  /** SSH key and known_hosts for ssh:// remotes (GOMIRROR_GIT_SSH_KEY, GOMIRROR_GIT_KNOWN_HOSTS). @default none: ssh refused */
+  readonly ssh?: SshSettings;
+  /** Deadline of one git command (ls-remote, one fetch, one archive), in ms. @default 600000 */
   readonly timeoutMs?: number;
   /** Deadline of the go-get lookups for one module path, in ms. @default 30000 */
   readonly discoveryTimeoutMs?: number;
-  /** Largest pack one fetch may download, in bytes. @default 512 MiB */
-  readonly maxPackBytes?: number;
-  /** Largest ref advertisement, in bytes. @default 32 MiB */
-  readonly maxRefsBytes?: number;
   /** How long a repository's ref listing is reused, in ms. @default 10000 */
   readonly refsTtlMs?: number;
   /** How long a module path's repository lookup (go-get) is reused, in ms. @default 600000 */
   readonly discoveryTtlMs?: number;
-  /** A repository's object store is removed after this long unused, in ms. @default 900000 */
-  readonly idleMs?: number;
+  /** Git processes running at once, over all repositories. @default 8 */
+  readonly maxProcesses?: number;
   /** Hosts with github.com's `host/owner/repo` layout. @default ["github.com", "bitbucket.org"] */
   readonly knownHosts?: readonly string[];
   /** @default no logging */
@@ -62,18 +72,17 @@ export interface GitSourceConfig {
   readonly gitRewrite?: readonly RewriteRule[];
   readonly netrcPath?: string;
   readonly netrc?: string;
-}
-
-interface RepoEntry {
-  readonly repo: GitRepo;
-  readonly dir: string;
-  tail: Promise<unknown>;
-  busy: number;
-  lastUsed: number;
+  readonly gitCacheDir?: string;
+  readonly gitSshKey?: string;
+  readonly gitKnownHosts?: string;
 }
 
 export class GitSource implements ModuleSource {
   /** Builds the source from the proxy's configuration (GOMIRROR_GIT_REWRITE, NETRC, GOMIRROR_NETRC). */
+  /**
+   * Builds the source from the proxy's configuration (GOMIRROR_GIT_REWRITE, NETRC, GOMIRROR_NETRC,
+   * GOMIRROR_GIT_CACHE, GOMIRROR_GIT_SSH_KEY, GOMIRROR_GIT_KNOWN_HOSTS).
+   */
   static fromConfig(
     config: GitSourceConfig,
     logger?: Logger,
@@ -84,9 +93,17 @@ export class GitSource implements ModuleSource {
       : config.netrcPath
         ? credentialsFromEnv({ NETRC: config.netrcPath })
         : noCredentials;
+    // A configured directory is the operator's; the default one, in a shared temporary
+    // directory, must not be one someone else prepared.
+    const workDir = config.gitCacheDir || ownedCacheDir(defaultCacheDir());
     return new GitSource({
       rewrite: config.gitRewrite ?? [],
       credentials,
+      workDir,
+      ssh: {
+        ...(config.gitSshKey ? { keyFile: config.gitSshKey } : {}),
+        ...(config.gitKnownHosts ? { knownHostsFile: config.gitKnownHosts } : {}),
+      },
       ...(logger ? { logger } : {}),
       ...extra,
     });
@@ -94,21 +111,25 @@ export class GitSource implements ModuleSource {
 
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
-  private readonly repos = new Map<string, RepoEntry>();
+  private readonly helpers: GitHelpers;
+  private readonly slots: ProcessSlots;
+  private readonly repos = new Map<string, GitRepo>();
   private readonly roots = new Map<string, { at: number; root: Promise<RepoRoot> }>();
   private readonly inflight = new Map<string, Promise<unknown>>();
   private closed = false;
-  private generation = 0;
 
   constructor(private readonly options: GitSourceOptions = {}) {
     if (options.workDir) {
-      mkdirSync(options.workDir, { recursive: true });
+      mkdirSync(options.workDir, { recursive: true, mode: 0o700 });
       this.workDir = options.workDir;
       this.ownsWorkDir = false;
     } else {
       this.workDir = mkdtempSync(path.join(os.tmpdir(), "gomirror-git-"));
       this.ownsWorkDir = true;
     }
+    this.helpers = writeGitHelpers(path.join(this.workDir, "home"));
+    mkdirSync(path.join(this.workDir, "repos"), { recursive: true });
+    this.slots = new ProcessSlots(options.maxProcesses ?? 8);
   }
 
   async list(modulePath: string): Promise<string[]> {
@@ -118,7 +139,7 @@ export class GitSource implements ModuleSource {
   async info(modulePath: string, query: string): Promise<ModuleInfo> {
     checkRevision(query);
     return this.run("info", modulePath, query, async (m) => {
-      if (query === "latest") return this.toInfo(m, await this.latestOf(m));
+      if (query === "latest") return this.toInfo(m, await resolveLatest(m));
       try {
         return this.toInfo(m, await m.stat(query));
       } catch (err) {
@@ -130,8 +151,8 @@ export class GitSource implements ModuleSource {
           !query.includes("-") &&
           !query.includes("+")
         ) {
-          const match = highest((await m.versions()).filter((v) => isVersionPrefix(query, v)));
-          if (match) return this.toInfo(m, await m.stat(match));
+          const match = await resolvePrefix(m, query);
+          if (match) return this.toInfo(m, match);
         }
         throw err;
       }
@@ -139,7 +160,7 @@ export class GitSource implements ModuleSource {
   }
 
   async latest(modulePath: string): Promise<ModuleInfo> {
-    return this.run("latest", modulePath, "", async (m) => this.toInfo(m, await this.latestOf(m)));
+    return this.run("latest", modulePath, "", async (m) => this.toInfo(m, await resolveLatest(m)));
   }
 
   async mod(modulePath: string, version: string): Promise<Buffer> {
@@ -149,24 +170,18 @@ export class GitSource implements ModuleSource {
 
   async zip(modulePath: string, version: string): Promise<Download> {
     checkRevision(version);
-    return this.run("zip", modulePath, version, (m) =>
-      buildModuleZip(m, version, path.join(this.workDir, "zips")),
-    );
+    return this.run("zip", modulePath, version, (m) => buildModuleZip(m, version, os.tmpdir()));
   }
 
-  /** Removes the object stores (and the work directory when this source created it). */
+  /**
+   * Waits for the requests in progress, then removes the work directory when this source created
+   * it (a configured git cache stays for the next start).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.repos.values()].map((e) => e.tail));
+    await Promise.allSettled([...this.inflight.values()]);
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
-    else for (const e of this.repos.values()) rmSync(e.dir, { recursive: true, force: true });
     this.repos.clear();
-  }
-
-  /** Highest release, else highest pre-release, else the default branch head's pseudo-version. */
-  private async latestOf(m: ModuleRepo): Promise<ResolvedVersion> {
-    const best = highest(await m.versions());
-    return best ? m.stat(best) : m.latestCommit();
   }
 
   private toInfo(m: ModuleRepo, r: ResolvedVersion): ModuleInfo {
@@ -182,7 +197,7 @@ export class GitSource implements ModuleSource {
     return { Version: r.version, Time: goTime(r.rev.time), Origin: origin };
   }
 
-  /** Runs `fn` on the module's repository: single-flight per request, serialized per repository. */
+  /** Runs `fn` on the module's repository; identical concurrent requests share one run. */
   private run<T>(op: string, modulePath: string, arg: string, fn: (m: ModuleRepo) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ProxyError("internal", "the git source is closed"));
     const key = `${op}\0${modulePath}\0${arg}`;
@@ -191,20 +206,7 @@ export class GitSource implements ModuleSource {
     const started = Date.now();
     const p = (async () => {
       const root = await this.rootOf(modulePath);
-      const entry = this.repoFor(root);
-      const m = new ModuleRepo(entry.repo, root.root, modulePath, root.subdir);
-      entry.busy++;
-      const result = entry.tail.then(
-        () => fn(m),
-        () => fn(m),
-      );
-      entry.tail = result.catch(() => undefined);
-      try {
-        return await result;
-      } finally {
-        entry.busy--;
-        entry.lastUsed = Date.now();
-      }
+      return fn(new ModuleRepo(this.repoFor(root), root.root, modulePath, root.subdir));
     })();
     this.inflight.set(key, p);
     p.then(
@@ -230,7 +232,6 @@ export class GitSource implements ModuleSource {
     void p
       .finally(() => {
         this.inflight.delete(key);
-        void this.sweep();
       })
       .catch(() => undefined);
     return p;
@@ -251,69 +252,98 @@ export class GitSource implements ModuleSource {
     return root;
   }
 
-  private repoFor(root: RepoRoot): RepoEntry {
+  private repoFor(root: RepoRoot): GitRepo {
     const known = this.repos.get(root.repoURL);
     if (known) return known;
     const rewritten = new URL(rewriteURL(root.repoURL, this.options.rewrite ?? []));
-    const urlCredential =
+    const transport = transportOf(rewritten, root.repoURL);
+    if (transport === "ssh" && (!this.options.ssh?.knownHostsFile || !this.options.ssh.keyFile)) {
+      throw new ProxyError(
+        "forbidden",
+        `${redactURL(root.repoURL)} is reached over ssh, which needs GOMIRROR_GIT_SSH_KEY and GOMIRROR_GIT_KNOWN_HOSTS`,
+      );
+    }
+    const userInfo =
       rewritten.username || rewritten.password
         ? { login: decodeURIComponent(rewritten.username), password: decodeURIComponent(rewritten.password) }
         : undefined;
-    rewritten.username = "";
-    rewritten.password = "";
-    // A fresh name per entry: a swept entry's directory may still be being removed.
-    const dir = path.join(
-      this.workDir,
-      "repos",
-      `${createHash("sha256").update(root.repoURL).digest("hex").slice(0, 24)}-${++this.generation}`,
-    );
+    // ssh keeps its user name (git@host); HTTP(S) user info becomes a credential, never part of the URL.
+    if (transport !== "ssh") {
+      rewritten.username = "";
+      rewritten.password = "";
+    }
+    const fetchURL = rewritten.toString();
+    const credential =
+      transport === "ssh"
+        ? undefined
+        : (userInfo ??
+          this.options.credentials?.forHost(rewritten.host) ??
+          this.options.credentials?.forHost(new URL(root.repoURL).host));
     const logger = this.options.logger;
+    const timeoutMs = this.options.timeoutMs ?? 600_000;
+    const store = new RepoStore({
+      dir: path.join(this.workDir, "repos", createHash("sha256").update(fetchURL).digest("hex").slice(0, 32)),
+      fetchURL,
+      url: root.repoURL,
+      env: repoEnvironment({
+        helpers: this.helpers,
+        transport,
+        ...(credential ? { credential: { origin: rewritten.origin, ...credential } } : {}),
+        ...(transport === "ssh" && this.options.ssh ? { ssh: this.options.ssh } : {}),
+      }),
+      slots: this.slots,
+      timeoutMs,
+      onRepair: (e) => logger?.warn({ event: "git_cache_repaired", ...e }, "repaired a git cache entry"),
+    });
     const repo = new GitRepo({
       url: root.repoURL,
-      fetchURL: rewritten.toString(),
-      ...(urlCredential ? { urlCredential } : {}),
-      credentials: this.options.credentials ?? noCredentials,
-      dir,
-      timeoutMs: this.options.timeoutMs ?? 120_000,
-      maxPackBytes: this.options.maxPackBytes ?? 512 << 20,
-      maxRefsBytes: this.options.maxRefsBytes ?? 32 << 20,
+      store,
+      slots: this.slots,
+      timeoutMs,
       refsTtlMs: this.options.refsTtlMs ?? 10_000,
       onNetwork: (e) => logger?.debug({ event: "git_network", ...e }),
     });
-    const entry: RepoEntry = { repo, dir, tail: Promise.resolve(), busy: 0, lastUsed: Date.now() };
-    this.repos.set(root.repoURL, entry);
+    this.repos.set(root.repoURL, repo);
     logger?.debug({ event: "git_repo", url: redactURL(root.repoURL), root: root.root });
-    return entry;
-  }
-
-  /** Drops object stores of repositories unused for `idleMs`. */
-  private async sweep(): Promise<void> {
-    const idle = this.options.idleMs ?? 900_000;
-    const now = Date.now();
-    for (const [url, e] of this.repos) {
-      if (e.busy === 0 && now - e.lastUsed > idle) {
-        this.repos.delete(url);
-        await rm(e.dir, { recursive: true, force: true });
-      }
-    }
+    return repo;
   }
 }
 
-/** Highest release, else highest pre-release (`+incompatible` ones count as releases). */
-function highest(versions: readonly string[]): string | undefined {
-  let best: string | undefined;
-  for (const v of versions) {
-    if (prerelease(v) !== "") continue;
-    if (!best || compare(v, best) > 0) best = v;
+/** The transport git uses for a URL: https, http only where a URL (discovered or rewritten) says so, or ssh. */
+function transportOf(url: URL, discovered: string): Transport {
+  switch (url.protocol) {
+    case "https:":
+      return "https";
+    case "http:":
+      return "http";
+    case "ssh:":
+      return "ssh";
+    default:
+      throw new ProxyError(
+        "forbidden",
+        `${redactURL(discovered)} is reached through ${url.protocol} (only https, http and ssh are allowed)`,
+      );
   }
-  if (best) return best;
-  for (const v of versions) if (!best || compare(v, best) > 0) best = v;
-  return best;
 }
 
-/** Whether `v` matches the version prefix query `q` (`v1` matches v1.x.y, `v1.2` matches v1.2.y). */
-function isVersionPrefix(q: string, v: string): boolean {
-  return v.startsWith(`${q}.`);
+/** The default git cache: one per user under the OS temporary directory, kept across restarts. */
+function defaultCacheDir(): string {
+  return path.join(os.tmpdir(), `gomirror-git-${os.userInfo().uid}`);
+}
+
+/** `dir`, created if needed; refused when another user could have prepared it (a symlink, someone else's). */
+export function ownedCacheDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new ProxyError(
+      "internal",
+      `the git cache ${dir} must be a directory of this user (uid ${uid ?? "?"}) that no one else can write; ` +
+        "fix it or set GOMIRROR_GIT_CACHE",
+    );
+  }
+  return dir;
 }
 
 /** A commit time as Go's time.Time marshals to JSON in UTC: `2024-01-03T10:00:00Z`. */

@@ -32,6 +32,14 @@ import type { GitRepo, RevInfo } from "./repo";
  * that each answer, and each refusal, is the one the go command would reach with GOPROXY=direct.
  */
 
+/**
+ * Largest go.mod read while resolving versions and served as `.mod`. The go command reads a go.mod
+ * of any size there (codehost's git ReadFile ignores its limit) and refuses only the zip of a
+ * version whose go.mod passes 16 MiB; this source does the same up to this bound, which keeps
+ * memory bounded.
+ */
+export const MAX_GO_MOD_READ = 4 * MAX_GO_MOD;
+
 /** A resolved version: what `.info` reports. */
 export interface ResolvedVersion {
   readonly version: string;
@@ -46,6 +54,7 @@ export class ModuleRepo {
   private readonly pseudoMajor: string;
   /** The module's directory inside the repository ("" for the root). */
   readonly codeDir: string;
+  private retractions?: Promise<(v: string) => boolean>;
 
   constructor(
     readonly code: GitRepo,
@@ -128,6 +137,9 @@ export class ModuleRepo {
   /** `.info` for a revision: a canonical version, a tag, a branch, a commit hash or prefix. */
   async stat(rev: string): Promise<ResolvedVersion> {
     const codeRev = this.revToRev(rev);
+    // convert reads the retractions from the highest version's go.mod: asked for now, that
+    // version's fetch is made together with this one's.
+    if (!isPseudoVersion(rev)) void this.retractedVersions().catch(() => undefined);
     const info = await this.code.stat(codeRev);
     return this.convert(info, rev);
   }
@@ -145,7 +157,7 @@ export class ModuleRepo {
       if (this.codeDir !== "" || this.pathMajor !== "") return false;
       let ok = incompatibleOk.get("");
       if (ok === undefined) {
-        ok = (await this.code.readFile(info.name, "go.mod", MAX_GO_MOD)) === undefined;
+        ok = (await this.code.readFile(info.name, "go.mod", MAX_GO_MOD_READ)) === undefined;
         incompatibleOk.set("", ok);
       }
       if (!ok) return false;
@@ -155,7 +167,7 @@ export class ModuleRepo {
         const m = major(v);
         let sub = incompatibleOk.get(m);
         if (sub === undefined) {
-          sub = (await this.code.readFile(info.name, `${m}/go.mod`, MAX_GO_MOD)) === undefined;
+          sub = (await this.code.readFile(info.name, `${m}/go.mod`, MAX_GO_MOD_READ)) === undefined;
           incompatibleOk.set(m, sub);
         }
         if (!sub) return false;
@@ -337,7 +349,7 @@ export class ModuleRepo {
     const revName = this.revToRev(version);
     const rev = await this.code.stat(revName);
     const file1 = joinPath(this.codeDir, "go.mod");
-    const gomod1 = await this.code.readFile(rev.name, file1, MAX_GO_MOD);
+    const gomod1 = await this.code.readFile(rev.name, file1, MAX_GO_MOD_READ);
     const mpath1 = gomod1 ? modulePath(gomod1) : "";
     const found1 =
       gomod1 !== undefined &&
@@ -348,7 +360,7 @@ export class ModuleRepo {
     if (this.pathMajor !== "" && this.codeRoot !== this.modPath && !this.pathMajor.startsWith(".")) {
       const dir2 = joinPath(this.codeDir, this.pathMajor.slice(1));
       file2 = joinPath(dir2, "go.mod");
-      const gomod2 = await this.code.readFile(rev.name, file2, MAX_GO_MOD);
+      const gomod2 = await this.code.readFile(rev.name, file2, MAX_GO_MOD_READ);
       const mpath2 = gomod2 ? modulePath(gomod2) : "";
       const found2 = gomod2 !== undefined && isMajor(mpath2, this.pathMajor);
       if (found1 && found2) {
@@ -398,7 +410,7 @@ export class ModuleRepo {
     if (isPseudoVersion(version)) await this.stat(version);
     const { rev, dir, gomod } = await this.findDir(version);
     if (gomod) return gomod;
-    const data = await this.code.readFile(rev.name, joinPath(dir, "go.mod"), MAX_GO_MOD);
+    const data = await this.code.readFile(rev.name, joinPath(dir, "go.mod"), MAX_GO_MOD_READ);
     return data ?? legacyGoMod(this.modPath);
   }
 
@@ -416,8 +428,13 @@ export class ModuleRepo {
     }
   }
 
-  /** The retractions declared by the go.mod of the highest release (coderepo.go `retractedVersions`). */
-  private async retractedVersions(): Promise<(v: string) => boolean> {
+  /** The retractions declared by the go.mod of the highest release (coderepo.go `retractedVersions`), once. */
+  private retractedVersions(): Promise<(v: string) => boolean> {
+    this.retractions ??= this.loadRetractions();
+    return this.retractions;
+  }
+
+  private async loadRetractions(): Promise<(v: string) => boolean> {
     let versions = await this.versions();
     const inc = versions.findIndex((v) => v.endsWith("+incompatible"));
     if (inc >= 0) versions = versions.slice(0, inc);
@@ -437,7 +454,7 @@ export class ModuleRepo {
   /** A file at the revision a version names (used for go.mod probes). */
   private async readFileAt(version: string, file: string): Promise<Buffer | undefined> {
     const rev = await this.code.stat(this.revToRev(version));
-    return this.code.readFile(rev.name, file, MAX_GO_MOD);
+    return this.code.readFile(rev.name, file, MAX_GO_MOD_READ);
   }
 
   describe(): string {

@@ -330,6 +330,27 @@ export const SCHEMA = {
     managed: "gitCredentials",
     secret: true,
   }),
+  gitCacheDir: setting({
+    env: "GOMIRROR_GIT_CACHE",
+    flag: "git-cache",
+    kind: text,
+    default: "",
+    help: "the git cache, a bare repository per git remote kept across restarts (not set: `gomirror-git-<uid>` in the temp directory)",
+  }),
+  gitSshKey: setting({
+    env: "GOMIRROR_GIT_SSH_KEY",
+    flag: "git-ssh-key",
+    kind: text,
+    default: "",
+    help: "private key file for `ssh://` git remotes (a mounted secret); needs `GOMIRROR_GIT_KNOWN_HOSTS`",
+  }),
+  gitKnownHosts: setting({
+    env: "GOMIRROR_GIT_KNOWN_HOSTS",
+    flag: "git-known-hosts",
+    kind: text,
+    default: "",
+    help: "known_hosts file that `ssh://` git remotes are checked against",
+  }),
   s3Endpoint: setting({
     env: "GOMIRROR_S3_ENDPOINT",
     flag: "s3-endpoint",

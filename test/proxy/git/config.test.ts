@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { basicAuth, credentialsFromEnv, parseNetrc, redactURL } from "../../../lib/proxy/git/credentials";
 import { parseRewriteRules, rewriteURL } from "../../../lib/proxy/git/rewrite";
-import { checkRevision } from "../../../lib/proxy/git/validate";
+import { checkRevision, refNameProblem } from "../../../lib/proxy/git/validate";
 
 /** GOMIRROR_GIT_REWRITE, netrc credentials and revision checks. */
 
@@ -94,13 +94,21 @@ describe("netrc credentials", () => {
   });
 });
 
-describe("checkRevision", () => {
-  it.each(["v1.2.3", "main", "release-1.x", "abcdef1234567", "v1.0.0+incompatible", "v2.0.0-rc.1"])(
-    "accepts %s",
-    (rev) => {
-      expect(() => checkRevision(rev)).not.toThrow();
-    },
-  );
+describe("checkRevision: git's ref name rules and the go command's query rules, no more", () => {
+  it.each([
+    "v1.2.3",
+    "main",
+    "release-1.x",
+    "abcdef1234567",
+    "v1.0.0+incompatible",
+    "v2.0.0-rc.1",
+    "fix@2024",
+    "feat(x)",
+    "x{y}",
+    `v1.0.0-${"a".repeat(213)}`,
+  ])("accepts %s", (rev) => {
+    expect(() => checkRevision(rev)).not.toThrow();
+  });
 
   it.each([
     ["-u", /starts with '-'/],
@@ -109,9 +117,31 @@ describe("checkRevision", () => {
     ["v1\u0000", /control character/],
     ["x".repeat(257), /over the limit/],
     ["HEAD@{0}", /.+/],
-    ["feature.lock", /not a valid git ref name/],
+    ["feature.lock", /ending in '\.lock'/],
     ["", /empty/],
+    ["a b", /" "/],
+    ["x~1", /"~"/],
+    ["a^b", /"\^"/],
+    ["a[b", /"\["/],
+    ["a:b", /invalid char ':'/],
+    ["a?", /invalid char '\?'/],
+    ["@", /'@' alone/],
+    ["v1.", /trailing dot/],
   ])("refuses %j", (rev, why) => {
     expect(() => checkRevision(rev)).toThrow(why);
+  });
+
+  it.each([
+    ["a:b", /":"/],
+    ["a?", /"\?"/],
+    ["a*", /"\*"/],
+    ["a\\b", /"\\\\"/],
+    ["v1/.x", /starting with '\.'/],
+    ["a//b", /empty path element/],
+    ["x/", /empty path element/],
+    ["a..b", /'\.\.'/],
+    ["v1.", /ends with '\.'/],
+  ])("knows git refuses the ref name %j", (name, why) => {
+    expect(refNameProblem(name)).toMatch(why);
   });
 });

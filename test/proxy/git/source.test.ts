@@ -1,4 +1,15 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,7 +18,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { parseNetrc } from "../../../lib/proxy/git/credentials";
 import { loadConfig } from "../../../lib/proxy/config";
-import { GitSource } from "../../../lib/proxy/git/source";
+import { GitSource, ownedCacheDir } from "../../../lib/proxy/git/source";
 import { buildRepos, GIT_HOST, type RepoSet } from "../../support/gitrepos";
 import { type GitServer, startGitServer } from "../../support/gitserver";
 import { describeWithTools } from "../../support/tools";
@@ -19,6 +30,40 @@ import { describeWithTools } from "../../support/tools";
  */
 
 const TOKEN = "s3cr3t-t0ken-value";
+
+/**
+ * Reads every process's command line (/proc/<pid>/cmdline, which other users can read too) over
+ * and over while `during` runs: how many git command lines were seen, and those holding `secret`.
+ */
+async function watchCommandLines(
+  secret: string,
+  during: () => Promise<void>,
+): Promise<{ git: number; withToken: string[] }> {
+  const seen = { git: 0, withToken: [] as string[] };
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let line: string;
+        try {
+          line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        } catch {
+          continue;
+        }
+        if (/^git /.test(line)) seen.git++;
+        if (line.includes(secret)) seen.withToken.push(line);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    watching = false;
+    await watch;
+  }
+  return seen;
+}
 
 describeWithTools({ bins: ["git"] }, "GitSource", () => {
   let tmp: string;
@@ -61,23 +106,32 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
           env: {
             GOMIRROR_GIT_REWRITE: `https://${GIT_HOST}/=${server.url}/`,
             GOMIRROR_NETRC: `machine ${GIT_HOST}\nlogin gomirror\npassword ${TOKEN}\n`,
+            GOMIRROR_GIT_CACHE: path.join(tmp, "cache-netrc"),
           },
           argv: [],
         }),
         logs.logger,
       );
+      let commandLines: { git: number; withToken: string[] };
       try {
-        const info = await source.info(`${GIT_HOST}/private.git`, "v1.0.0");
-        expect(info.Version).toBe("v1.0.0");
-        expect(info.Time).toBe("2024-06-01T10:00:00Z");
-        const zip = await source.zip(`${GIT_HOST}/private.git`, "v1.0.0");
-        zip.body.resume();
-        await new Promise((resolve) => zip.body.on("close", resolve));
+        commandLines = await watchCommandLines(TOKEN, async () => {
+          const info = await source.info(`${GIT_HOST}/private.git`, "v1.0.0");
+          expect(info.Version).toBe("v1.0.0");
+          expect(info.Time).toBe("2024-06-01T10:00:00Z");
+          const zip = await source.zip(`${GIT_HOST}/private.git`, "v1.0.0");
+          zip.body.resume();
+          await new Promise((resolve) => zip.body.on("close", resolve));
+        });
       } finally {
         await source.close();
       }
-      expect(server.requests.length).toBeGreaterThan(0);
-      expect(server.requests.every((r) => r.authorized && r.status !== 401)).toBe(true);
+      // git ran while every command line was watched, and none of them held the token.
+      expect(commandLines.git).toBeGreaterThan(0);
+      expect(commandLines.withToken).toEqual([]);
+      // git asks for credentials once the server challenges it: the unauthenticated first request
+      // of each git command gets 401, every later one carries the token and is accepted.
+      expect(server.requests.some((r) => r.authorized && r.status === 200)).toBe(true);
+      expect(server.requests.filter((r) => r.authorized).every((r) => r.status !== 401)).toBe(true);
       expect(logs.text()).not.toContain(TOKEN);
       expect(logs.text()).not.toContain(Buffer.from(`gomirror:${TOKEN}`).toString("base64"));
     });
@@ -88,7 +142,7 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       try {
         const err = await source.list(`${GIT_HOST}/private.git`).catch((e: unknown) => e);
         expect(err).toMatchObject({ kind: "forbidden" });
-        expect((err as Error).message).toMatch(/401.*credentials for git\.example\.test.*NETRC/);
+        expect((err as Error).message).toMatch(/refused access: credentials for git\.example\.test.*NETRC/);
       } finally {
         await source.close();
       }
@@ -115,21 +169,33 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       expect(logs.text()).not.toContain(wrong);
     });
 
-    it("takes credentials from user info in a rewrite target without logging them", async () => {
+    it("takes credentials from user info in a rewrite target, keeping them off command lines, disk and logs", async () => {
       const logs = captureLogs();
       const target = new URL(server.url);
       target.username = "gomirror";
       target.password = TOKEN;
+      const workDir = path.join(tmp, "cache-userinfo");
       const source = new GitSource({
         rewrite: [{ from: `https://${GIT_HOST}/`, to: target.toString() }],
         logger: logs.logger,
+        workDir,
       });
+      let commandLines: { git: number; withToken: string[] };
       try {
-        expect(await source.list(`${GIT_HOST}/private.git`)).toEqual(["v1.0.0"]);
+        commandLines = await watchCommandLines(TOKEN, async () => {
+          expect(await source.list(`${GIT_HOST}/private.git`)).toEqual(["v1.0.0"]);
+        });
       } finally {
         await source.close();
       }
+      expect(commandLines.git).toBeGreaterThan(0);
+      expect(commandLines.withToken).toEqual([]);
       expect(logs.text()).not.toContain(TOKEN);
+      // grep exits 1 when no file holds the token.
+      expect(spawnSync("grep", ["-rl", TOKEN, workDir], { encoding: "utf8" })).toMatchObject({
+        status: 1,
+        stdout: "",
+      });
     });
   });
 
@@ -235,42 +301,35 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       );
     });
 
-    it("answers identical concurrent requests once (single-flight) and serializes a repository", async () => {
+    it("answers identical concurrent requests once: one ref listing and one fetch", async () => {
       const fresh = new GitSource({ rewrite: rewriteTo(server) });
       try {
         const results = await Promise.all(
           Array.from({ length: 5 }, () => fresh.info(`${GIT_HOST}/major.git/v2`, "v2.0.0")),
         );
         expect(new Set(results.map((r) => r.Version))).toEqual(new Set(["v2.0.0"]));
-        const mods = await Promise.all([
-          fresh.mod(`${GIT_HOST}/major.git/v2`, "v2.0.0"),
-          fresh.mod(`${GIT_HOST}/major.git`, "v1.0.0"),
-        ]);
-        expect(mods.map((m) => m.toString().split("\n")[0])).toEqual([
-          `module ${GIT_HOST}/major.git/v2`,
-          `module ${GIT_HOST}/major.git`,
-        ]);
       } finally {
         await fresh.close();
       }
-      const refListings = server.requests.filter(
-        (r) => r.path === "/major/info/refs" || r.path === "/major.git/info/refs",
-      );
-      // One shared answer for the five .info requests: one ref listing (fresh for 10 s) and
-      // one fetch per ref, not five.
-      expect(server.requests.filter((r) => r.method === "POST").length).toBeLessThanOrEqual(3);
-      expect(refListings.length).toBeLessThanOrEqual(4);
+      const commands = server.requests.filter((r) => r.method === "POST").map((r) => r.command);
+      // ls-remote, then git fetch (which lists the refs it wants, then fetches).
+      expect(commands).toEqual(["ls-refs", "ls-refs", "fetch"]);
     });
 
-    it("stops a fetch larger than the pack limit", async () => {
-      const small = new GitSource({ rewrite: rewriteTo(server), maxPackBytes: 200 });
+    it("fetches the refs that cold requests for different versions ask for meanwhile together", async () => {
+      const fresh = new GitSource({ rewrite: rewriteTo(server) });
+      const versions = ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0"];
       try {
-        await expect(small.zip(`${GIT_HOST}/hello.git`, "v1.1.0")).rejects.toMatchObject({
-          kind: "too-large",
-        });
+        const infos = await Promise.all(versions.map((v) => fresh.info(`${GIT_HOST}/tags.git`, v)));
+        expect(infos.map((i) => i.Version)).toEqual(versions);
+        const mods = await Promise.all(versions.map((v) => fresh.mod(`${GIT_HOST}/tags.git`, v)));
+        expect(mods.map((m) => m.toString())).toEqual(versions.map(() => `module ${GIT_HOST}/tags.git\n`));
       } finally {
-        await small.close();
+        await fresh.close();
       }
+      const fetches = server.requests.filter((r) => r.command === "fetch");
+      expect(fetches.length).toBeGreaterThan(0);
+      expect(fetches.length).toBeLessThan(versions.length);
     });
 
     it("removes its own work directory on close", async () => {
@@ -281,6 +340,27 @@ describeWithTools({ bins: ["git"] }, "GitSource", () => {
       expect(existsSync(dir)).toBe(true);
       await own.close();
       expect(existsSync(dir)).toBe(false);
+    });
+  });
+
+  describe("the default git cache, in the shared temporary directory", () => {
+    it("is created for this user only", () => {
+      const dir = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      expect(ownedCacheDir(dir)).toBe(dir);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(ownedCacheDir(dir)).toBe(dir);
+    });
+
+    it("is refused when someone else could have prepared it: a symlink, or writable by others", () => {
+      const linked = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      symlinkSync(mkdtempSync(path.join(tmp, "elsewhere-")), linked);
+      expect(() => ownedCacheDir(linked)).toThrow(
+        /must be a directory of this user .* set GOMIRROR_GIT_CACHE/,
+      );
+      const open = path.join(mkdtempSync(path.join(tmp, "tmpdir-")), "gomirror-git-test");
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      expect(() => ownedCacheDir(open)).toThrow(/no one else can write/);
     });
   });
 
