@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The proxy's Prometheus metrics. Each proxy instance has its own registry so that several
@@ -68,6 +68,18 @@ export class ProxyMetrics {
       "Requests through the access gate, by token name ((none): no token accepted and none refused, " +
       "(invalid): refused credentials) and outcome (ok, unauthenticated, forbidden, rate_limited)",
     labelNames: ["token", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamState = new Gauge({
+    name: "gomirror_upstream_state",
+    help: "Health of each upstream in the GOPROXY list: 0 in use, 1 one probe request in flight, 2 skipped after repeated failures",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamSkipped = new Counter({
+    name: "gomirror_upstream_skipped_total",
+    help: "Requests not sent to an upstream because it is skipped after repeated failures (each counts as that upstream failing), by upstream",
+    labelNames: ["upstream"] as const,
     registers: [this.registry],
   });
 

@@ -12,6 +12,7 @@ import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type SumdbHandler, type ZipRedirector } from "./http/handler";
 import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
+import { UpstreamBreaker } from "./sources/breaker";
 import { lazySource } from "./sources/lazy";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createLogger } from "./logger";
@@ -57,7 +58,10 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** The module source stack: GOPROXY chain, private routing, verification, then the cache. */
+/**
+ * The module source stack: GOPROXY chain (each upstream behind its circuit breaker), private
+ * routing, verification, then the cache.
+ */
 export function buildSource(
   config: ProxyConfig,
   parts: {
@@ -68,22 +72,23 @@ export function buildSource(
     verify?: (s: ModuleSource) => ModuleSource;
     /** The connection pool for upstream proxies. @default a new one */
     agent?: Dispatcher;
+    /** The clock of the upstreams' circuit breakers (tests). @default Date.now */
+    now?: () => number;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
   const agent = parts.agent ?? createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const entries: ChainEntry[] = config.proxyList.map((entry) => {
     switch (entry.kind) {
-      case "url":
-        return {
-          source: new UpstreamProxySource(entry.url, {
-            timeoutMs: config.upstreamTimeoutSeconds * 1000,
-            dispatcher: agent,
-            metrics: parts.metrics,
-            logger: parts.logger,
-          }),
-          fallBackOnError: entry.fallBackOnError,
-        };
+      case "url": {
+        const upstream = new UpstreamProxySource(entry.url, {
+          timeoutMs: config.upstreamTimeoutSeconds * 1000,
+          dispatcher: agent,
+          metrics: parts.metrics,
+          logger: parts.logger,
+        });
+        return { source: withBreaker(upstream, config, parts), fallBackOnError: entry.fallBackOnError };
+      }
       case "direct":
         return { source: direct, fallBackOnError: entry.fallBackOnError, direct: true };
       case "off":
@@ -96,6 +101,23 @@ export function buildSource(
     ttlSeconds: config.cacheTtlSeconds,
     logger: parts.logger,
     metrics: parts.metrics,
+  });
+}
+
+/** An upstream skipped for a while after repeated failures (GOMIRROR_UPSTREAM_MAX_FAILS). */
+function withBreaker(
+  upstream: UpstreamProxySource,
+  config: ProxyConfig,
+  parts: { logger: Logger; metrics: ProxyMetrics; now?: () => number },
+): UpstreamBreaker {
+  return new UpstreamBreaker(upstream, {
+    label: upstream.label,
+    maxFails: config.upstreamMaxFails,
+    failWindowMs: config.upstreamFailWindowSeconds * 1000,
+    failTimeoutMs: config.upstreamFailTimeoutSeconds * 1000,
+    now: parts.now,
+    metrics: parts.metrics,
+    logger: parts.logger,
   });
 }
 

@@ -7,6 +7,7 @@ import { parseGosumdb } from "../sumdb/config";
 import {
   bool,
   ConfigError,
+  count,
   list,
   oneOf,
   parsedBy,
@@ -292,6 +293,30 @@ export const SCHEMA = {
     default: "30",
     help: "how long an upstream may take to answer before it counts as failed, in seconds",
     prop: "upstreamTimeout",
+  }),
+  upstreamMaxFails: setting({
+    env: "GOMIRROR_UPSTREAM_MAX_FAILS",
+    flag: "upstream-max-fails",
+    kind: count(0, 1000),
+    default: "3",
+    help: "failures of an upstream within the fail window that make it skipped for the fail timeout, a skip failing at once (0: never)",
+    prop: "upstreamMaxFails",
+  }),
+  upstreamFailWindowSeconds: setting({
+    env: "GOMIRROR_UPSTREAM_FAIL_WINDOW",
+    flag: "upstream-fail-window",
+    kind: seconds(1, 3600),
+    default: "30",
+    help: "seconds within which `GOMIRROR_UPSTREAM_MAX_FAILS` failures make an upstream skipped",
+    prop: "upstreamFailWindow",
+  }),
+  upstreamFailTimeoutSeconds: setting({
+    env: "GOMIRROR_UPSTREAM_FAIL_TIMEOUT",
+    flag: "upstream-fail-timeout",
+    kind: seconds(1, 3600),
+    default: "30",
+    help: "seconds a failing upstream is skipped; then one probe request tries it, and its success ends the skipping",
+    prop: "upstreamFailTimeout",
   }),
   logLevel: setting({
     env: "GOMIRROR_LOG_LEVEL",

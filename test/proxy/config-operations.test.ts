@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from "../../lib/proxy/config";
+import { count } from "../../lib/proxy/settings/kinds";
+
+const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv });
+
+describe("upstream health settings", () => {
+  it("skips an upstream after 3 failures within 30 s, for 30 s, by default", () => {
+    const config = load();
+    expect(config.upstreamMaxFails).toBe(3);
+    expect(config.upstreamFailWindowSeconds).toBe(30);
+    expect(config.upstreamFailTimeoutSeconds).toBe(30);
+  });
+
+  it("reads them from the environment and from flags", () => {
+    const config = load({ GOMIRROR_UPSTREAM_MAX_FAILS: "5" }, [
+      "--upstream-fail-window",
+      "60",
+      "--upstream-fail-timeout",
+      "90",
+    ]);
+    expect(config.upstreamMaxFails).toBe(5);
+    expect(config.upstreamFailWindowSeconds).toBe(60);
+    expect(config.upstreamFailTimeoutSeconds).toBe(90);
+    expect(load({ GOMIRROR_UPSTREAM_MAX_FAILS: "0" }).upstreamMaxFails).toBe(0);
+  });
+
+  it.each([
+    [
+      { GOMIRROR_UPSTREAM_MAX_FAILS: "2.5" },
+      /GOMIRROR_UPSTREAM_MAX_FAILS="2.5": want a whole number from 0 to 1000/,
+    ],
+    [{ GOMIRROR_UPSTREAM_MAX_FAILS: "-1" }, /GOMIRROR_UPSTREAM_MAX_FAILS="-1"/],
+    [{ GOMIRROR_UPSTREAM_MAX_FAILS: "" }, undefined],
+    [{ GOMIRROR_UPSTREAM_FAIL_WINDOW: "0" }, /GOMIRROR_UPSTREAM_FAIL_WINDOW="0": want at least 1 second/],
+    [{ GOMIRROR_UPSTREAM_FAIL_TIMEOUT: "soon" }, /GOMIRROR_UPSTREAM_FAIL_TIMEOUT="soon"/],
+  ])("refuses %j, naming the variable and the value", (env, message) => {
+    if (message === undefined) {
+      // Empty means unset: the default applies.
+      expect(load(env).upstreamMaxFails).toBe(3);
+      return;
+    }
+    expect(() => load(env)).toThrow(ConfigError);
+    expect(() => load(env)).toThrow(message);
+  });
+
+  it("writes a count prop as its digits, leaving the range to the proxy's own check", () => {
+    const kind = count(0, 10);
+    expect(kind.fromProp(4, "upstreamMaxFails")).toBe("4");
+    expect(() => kind.parse(kind.fromProp(11, "p"), "X")).toThrow('X="11": want a whole number from 0 to 10');
+  });
+});
