@@ -6,6 +6,7 @@ import { startProxy } from "../lib/proxy/server";
 import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
+import { runProbeCommand } from "./probe";
 import { runTokenCommand } from "./token";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
@@ -17,6 +18,8 @@ Usage:
                                database (GOSUMDB); --remove deletes what fails; exit 1 on failures
   gomirror token add|list|revoke --file F ...
                                manage client tokens (see gomirror token --help)
+  gomirror probe [--goproxy LIST]
+                               measure candidate upstreams and rank them (see gomirror probe --help)
   gomirror --help              this text
 
 Point the go command at it:
@@ -117,14 +120,27 @@ async function verify(argv: string[]): Promise<void> {
   process.exit(summary.mismatched + summary.errors > 0 ? 1 : 0);
 }
 
+/** Subcommands with flags of their own (not the proxy's settings), each with its own --help. */
+const OWN_FLAGS = new Map<string, (argv: readonly string[], io: CommandIo) => Promise<number>>([
+  ["token", runTokenCommand],
+  ["probe", runProbeCommand],
+]);
+
+interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === "token") {
-    const io = {
+  const own = argv[0] === undefined ? undefined : OWN_FLAGS.get(argv[0]);
+  if (own) {
+    const io: CommandIo = {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
       env: process.env,
     };
-    process.exitCode = await runTokenCommand(argv.slice(1), io);
+    process.exitCode = await own(argv.slice(1), io);
     return;
   }
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
