@@ -73,6 +73,12 @@ function checkTogether(config: ProxyConfig, explicit: ReadonlySet<string>): void
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
     );
   }
+  if (config.diskMaxBytes > 0 && config.storage.startsWith("s3://")) {
+    throw new ConfigError(
+      `GOMIRROR_DISK_MAX limits disk storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}; ` +
+        "an S3 bucket is bounded by its lifecycle rules; unset GOMIRROR_DISK_MAX",
+    );
+  }
   for (const [set, unset] of [
     ["GOMIRROR_TLS_CERT", "GOMIRROR_TLS_KEY"],
     ["GOMIRROR_TLS_KEY", "GOMIRROR_TLS_CERT"],

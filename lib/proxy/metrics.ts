@@ -82,6 +82,26 @@ export class ProxyMetrics {
     labelNames: ["upstream"] as const,
     registers: [this.registry],
   });
+  readonly storageBytes = new Gauge({
+    name: "gomirror_storage_bytes",
+    help: "Bytes the disk store holds, kept while GOMIRROR_DISK_MAX is set",
+    registers: [this.registry],
+  });
+  readonly storageLimitBytes = new Gauge({
+    name: "gomirror_storage_limit_bytes",
+    help: "GOMIRROR_DISK_MAX: past it the least recently served zips are removed",
+    registers: [this.registry],
+  });
+  readonly storageEvictions = new Counter({
+    name: "gomirror_storage_evictions_total",
+    help: "Zips removed from the disk store to stay under GOMIRROR_DISK_MAX",
+    registers: [this.registry],
+  });
+  readonly storageEvictedBytes = new Counter({
+    name: "gomirror_storage_evicted_bytes_total",
+    help: "Bytes of the zips removed to stay under GOMIRROR_DISK_MAX",
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "gomirror_" });

@@ -27,6 +27,7 @@ import {
 } from "./sources/chain";
 import type { ModuleSource } from "./sources/source";
 import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
+import { DiskLimitStorage, limitDiskStorage } from "./storage/disk-limit";
 import { openStorage } from "./storage/open";
 import { canPresign, type PresigningStorage, type Storage } from "./storage/storage";
 
@@ -161,13 +162,16 @@ const READINESS_CACHE_MS = 2000;
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
-  const storage =
+  const storage = limitDiskStorage(
     deps.storage ??
-    openStorage(config.storage, {
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      region: config.s3Region,
-    });
+      openStorage(config.storage, {
+        endpoint: config.s3Endpoint,
+        forcePathStyle: config.s3ForcePathStyle,
+        region: config.s3Region,
+      }),
+    config.diskMaxBytes,
+    { logger, metrics },
+  );
   let presigning: PresigningStorage | undefined;
   if (config.zipRedirect && !deps.zipRedirect) {
     if (!canPresign(storage)) {
@@ -284,6 +288,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       await metricsListener?.close();
       await git?.close();
       await agent.close().catch(() => undefined);
+      // The last-served times of a disk store kept under GOMIRROR_DISK_MAX outlive the process.
+      if (storage instanceof DiskLimitStorage) await storage.close();
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

@@ -3,6 +3,20 @@ import { count } from "../../lib/proxy/settings/kinds";
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv });
 
+describe("GOMIRROR_DISK_MAX", () => {
+  it("is off unless set, takes units, and refuses S3 storage", () => {
+    expect(load().diskMaxBytes).toBe(0);
+    expect(load({ GOMIRROR_DISK_MAX: "20GiB" }).diskMaxBytes).toBe(20 * 2 ** 30);
+    expect(load({}, ["--disk-max", "512MiB"]).diskMaxBytes).toBe(512 * 2 ** 20);
+    expect(() => load({ GOMIRROR_DISK_MAX: "lots" })).toThrow(
+      /GOMIRROR_DISK_MAX="lots": want an amount of bytes/,
+    );
+    expect(() => load({ GOMIRROR_DISK_MAX: "1GiB", GOMIRROR_STORAGE: "s3://bucket/prefix" })).toThrow(
+      /GOMIRROR_DISK_MAX limits disk storage, but GOMIRROR_STORAGE="s3:\/\/bucket\/prefix"/,
+    );
+  });
+});
+
 describe("upstream health settings", () => {
   it("skips an upstream after 3 failures within 30 s, for 30 s, by default", () => {
     const config = load();

@@ -1,5 +1,5 @@
 // Generated from lib/proxy/settings/schema.ts by `npm run settings`; do not edit.
-import type { DurationValue } from "./kinds";
+import type { ByteSize, DurationValue } from "./kinds";
 
 /**
  * The proxy's settings as construct props, identical on `GoMirror` (AWS) and
@@ -93,6 +93,13 @@ export interface ProxySettings {
    * @default - not set
    */
   readonly gitRewrites?: Record<string, string>;
+  /**
+   * Disk storage only: past this size the least recently served zips are removed, down to 90% of it
+   * (0: no limit) (`GOMIRROR_DISK_MAX`).
+   *
+   * @default - the proxy's default, `0`
+   */
+  readonly diskMax?: ByteSize;
   /**
    * Answer `.zip` requests with a redirect to a presigned S3 URL (S3 storage only)
    * (`GOMIRROR_ZIP_REDIRECT`).

@@ -6,6 +6,7 @@ import { checkS3Url } from "../storage/s3-url";
 import { parseGosumdb } from "../sumdb/config";
 import {
   bool,
+  bytes,
   ConfigError,
   count,
   list,
@@ -375,6 +376,14 @@ export const SCHEMA = {
     default: "",
     help: "S3 region (else the AWS SDK's default chain)",
     managed: "the storage props",
+  }),
+  diskMaxBytes: setting({
+    env: "GOMIRROR_DISK_MAX",
+    flag: "disk-max",
+    kind: bytes({ zeroMeans: "no limit" }),
+    default: "0",
+    help: "disk storage only: past this size the least recently served zips are removed, down to 90% of it (0: no limit)",
+    prop: "diskMax",
   }),
   zipRedirect: setting({
     env: "GOMIRROR_ZIP_REDIRECT",
