@@ -76,7 +76,13 @@ function checkTogether(config: ProxyConfig, explicit: ReadonlySet<string>): void
   if (config.diskMaxBytes > 0 && config.storage.startsWith("s3://")) {
     throw new ConfigError(
       `GOMIRROR_DISK_MAX limits disk storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}; ` +
-        "an S3 bucket is bounded by its lifecycle rules; unset GOMIRROR_DISK_MAX",
+        "bound an S3 bucket with a lifecycle rule (see GOMIRROR_S3_LAST_REQUESTED) and unset GOMIRROR_DISK_MAX",
+    );
+  }
+  if (config.s3LastRequested && !config.storage.startsWith("s3://")) {
+    throw new ConfigError(
+      `GOMIRROR_S3_LAST_REQUESTED=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}; ` +
+        "bound a disk store with GOMIRROR_DISK_MAX instead",
     );
   }
   for (const [set, unset] of [

@@ -168,6 +168,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
         endpoint: config.s3Endpoint,
         forcePathStyle: config.s3ForcePathStyle,
         region: config.s3Region,
+        lastRequested: config.s3LastRequested,
+        logger,
       }),
     config.diskMaxBytes,
     { logger, metrics },

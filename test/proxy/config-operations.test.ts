@@ -17,6 +17,18 @@ describe("GOMIRROR_DISK_MAX", () => {
   });
 });
 
+describe("GOMIRROR_S3_LAST_REQUESTED", () => {
+  it("is off by default and needs S3 storage", () => {
+    expect(load().s3LastRequested).toBe(false);
+    expect(
+      load({ GOMIRROR_STORAGE: "s3://bucket/prefix", GOMIRROR_S3_LAST_REQUESTED: "true" }).s3LastRequested,
+    ).toBe(true);
+    expect(() => load({ GOMIRROR_S3_LAST_REQUESTED: "true" })).toThrow(
+      /GOMIRROR_S3_LAST_REQUESTED=true needs S3 storage, but GOMIRROR_STORAGE="\.\/\.gomirror"/,
+    );
+  });
+});
+
 describe("upstream health settings", () => {
   it("skips an upstream after 3 failures within 30 s, for 30 s, by default", () => {
     const config = load();

@@ -385,6 +385,13 @@ export const SCHEMA = {
     help: "disk storage only: past this size the least recently served zips are removed, down to 90% of it (0: no limit)",
     prop: "diskMax",
   }),
+  s3LastRequested: setting({
+    env: "GOMIRROR_S3_LAST_REQUESTED",
+    flag: "s3-last-requested",
+    kind: bool,
+    default: "false",
+    help: "S3 storage only: a module file read a day or more after it was written is copied onto itself, so a lifecycle rule can expire what nobody requests",
+  }),
   zipRedirect: setting({
     env: "GOMIRROR_ZIP_REDIRECT",
     flag: "zip-redirect",
