@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
 import { createLogger } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
@@ -8,6 +9,7 @@ import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
 import { runProbeCommand } from "./probe";
 import { runTokenCommand } from "./token";
+import { runWarmCommand } from "./warm";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
 
@@ -20,6 +22,8 @@ Usage:
                                manage client tokens (see gomirror token --help)
   gomirror probe [--goproxy LIST]
                                measure candidate upstreams and rank them (see gomirror probe --help)
+  gomirror warm --mirror URL | --storage LOC [go.sum | go.mod | module@version ...]
+                               fill a mirror ahead of need (see gomirror warm --help)
   gomirror --help              this text
 
 Point the go command at it:
@@ -124,12 +128,14 @@ async function verify(argv: string[]): Promise<void> {
 const OWN_FLAGS = new Map<string, (argv: readonly string[], io: CommandIo) => Promise<number>>([
   ["token", runTokenCommand],
   ["probe", runProbeCommand],
+  ["warm", runWarmCommand],
 ]);
 
 interface CommandIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  readonly stdin: () => string;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -139,6 +145,7 @@ async function main(argv: string[]): Promise<void> {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
       env: process.env,
+      stdin: () => readFileSync(0, "utf8"),
     };
     process.exitCode = await own(argv.slice(1), io);
     return;

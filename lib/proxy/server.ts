@@ -125,7 +125,8 @@ function withBreaker(
 /** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
 const REDIRECT_URL_SECONDS = 300;
 
-function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
+/** The git source for `direct` and GONOPROXY paths (also used by `gomirror warm --storage`). */
+export function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
   const { GitSource: Source } = require("./git/source") as typeof import("./git/source");
   return Source.fromConfig(config, logger);
