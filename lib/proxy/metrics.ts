@@ -76,6 +76,12 @@ export class ProxyMetrics {
     labelNames: ["upstream"] as const,
     registers: [this.registry],
   });
+  readonly upstreamTrips = new Counter({
+    name: "gomirror_upstream_trips_total",
+    help: "Times an upstream was taken out of use after repeated failures (each starts a fail timeout), by upstream",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
   readonly upstreamSkipped = new Counter({
     name: "gomirror_upstream_skipped_total",
     help: "Requests not sent to an upstream because it is skipped after repeated failures (each counts as that upstream failing), by upstream",

@@ -60,6 +60,8 @@ export class UpstreamBreaker implements ModuleSource {
   ) {
     this.now = options.now ?? Date.now;
     options.metrics?.upstreamState.set({ upstream: options.label }, STATE_GAUGE.closed);
+    // From zero, so that the first trip shows in increase() and rate().
+    options.metrics?.upstreamTrips.inc({ upstream: options.label }, 0);
   }
 
   /** The state as of now (an `open` breaker whose timeout has passed waits for its probe). */
@@ -152,6 +154,7 @@ export class UpstreamBreaker implements ModuleSource {
     this.currentState = state;
     const { label, metrics, logger } = this.options;
     metrics?.upstreamState.set({ upstream: label }, STATE_GAUGE[state]);
+    if (state === "open") metrics?.upstreamTrips.inc({ upstream: label });
     const line = {
       event: "upstream_state",
       upstream: label,

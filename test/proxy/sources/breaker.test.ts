@@ -43,6 +43,8 @@ function setup(options: Partial<BreakerOptions> = {}) {
       ),
     gauge: async () =>
       (await metrics.upstreamState.get()).values.find((v) => v.labels.upstream === LABEL)?.value,
+    trips: async () =>
+      (await metrics.upstreamTrips.get()).values.find((v) => v.labels.upstream === LABEL)?.value,
     skipped: async () =>
       (await metrics.upstreamSkipped.get()).values.find((v) => v.labels.upstream === LABEL)?.value ?? 0,
   };
@@ -138,11 +140,13 @@ describe("UpstreamBreaker: skipping an upstream that keeps failing", () => {
 
   it("a failed probe skips the upstream for another timeout, a not-found probe ends the skipping", async () => {
     const t = setup();
+    expect(await t.trips()).toBe(0);
     t.fail();
     for (let i = 0; i < 3; i++) await t.attempt();
     t.advance(30_000);
     await t.attempt(); // the probe, failing
     expect(t.breaker.state).toBe("open");
+    expect(await t.trips()).toBe(2);
     t.advance(29_000);
     expect((await t.attempt())!.message).toContain("tried again in 1s");
     t.advance(1000);
