@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
 import { createLogger } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
 import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
+import { runProbeCommand } from "./probe";
 import { runTokenCommand } from "./token";
+import { runWarmCommand } from "./warm";
 import { EXPORT_USAGE, IMPORT_USAGE, runExportCommand, runImportCommand, type CommandIo } from "./bundle";
 import { UsageError } from "./command-args";
 import { runSyncCommand, SYNC_USAGE } from "./sync";
@@ -26,6 +29,10 @@ Usage:
                                check a bundle whole, then store it
   gomirror sync --from URL [--token T] [--since TIME]
                                copy what another gomirror stored and this one lacks
+  gomirror probe [--goproxy LIST]
+                               measure candidate upstreams and rank them
+  gomirror warm --mirror URL | --storage LOC [go.sum | go.mod | module@version ...]
+                               fill a mirror ahead of need
   (each takes --help)
   gomirror --help              this text
 
@@ -161,19 +168,31 @@ async function runCommand(name: string, argv: string[]): Promise<number> {
   }
 }
 
+/** Subcommands that handle their own flags, --help and errors, and return their exit code. */
+const OWN_FLAGS: Record<
+  string,
+  (argv: readonly string[], io: CommandIo & { stdin: () => string }) => Promise<number>
+> = {
+  token: runTokenCommand,
+  probe: runProbeCommand,
+  warm: runWarmCommand,
+};
+
 async function main(argv: string[]): Promise<void> {
   if (argv[0] !== undefined && argv[0] in COMMANDS) {
     // Exit now: pooled keep-alive connections would hold the process open for a while.
     process.exit(await runCommand(argv[0], argv.slice(1)));
   }
-  if (argv[0] === "token") {
+  const own = argv[0] === undefined ? undefined : OWN_FLAGS[argv[0]];
+  if (own) {
     const io = {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
       env: process.env,
+      tty: process.stderr.isTTY === true,
+      stdin: () => readFileSync(0, "utf8"),
     };
-    process.exitCode = await runTokenCommand(argv.slice(1), io);
-    return;
+    process.exit(await own(argv.slice(1), io));
   }
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);

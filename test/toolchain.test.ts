@@ -57,6 +57,6 @@ describe("the Node.js the tests run on", () => {
 
   it("is what package.json's engines and the bundle's esbuild target name", () => {
     expect(pkg.engines.node).toBe(`>=${shipped}`);
-    expect(read("scripts/bundle.mjs")).toMatch(new RegExp(`\\btarget: "node${shipped}"`));
+    expect(read("scripts/build-bundle.cjs")).toMatch(new RegExp(`\\btarget: "node${shipped}"`));
   });
 });

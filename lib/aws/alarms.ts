@@ -16,12 +16,12 @@ export interface GoMirrorAlarmThresholds {
   readonly http5xxRatePercent?: number;
 
   /**
-   * p99 target response time (time to the response's first byte) over 1-minute periods,
+   * p95 target response time (time to the response's first byte) over 1-minute periods,
    * 3 of 5 breaching. `.zip` answers stream, so this measures the wait, not the download.
    *
-   * @default Duration.seconds(3)
+   * @default Duration.seconds(2)
    */
-  readonly latencyP99?: Duration;
+  readonly latencyP95?: Duration;
 
   /**
    * Unhealthy targets (Maximum over 1 minute), 2 of 3 breaching. At or above fires.
@@ -52,6 +52,22 @@ export interface GoMirrorAlarmThresholds {
   readonly upstreamErrorsPer5Minutes?: number;
 
   /**
+   * Times an upstream was skipped after repeated failures (GOMIRROR_UPSTREAM_MAX_FAILS) per
+   * 5 minutes; one period suffices. At or above fires.
+   *
+   * @default 1
+   */
+  readonly upstreamSkipsPer5Minutes?: number;
+
+  /**
+   * Downloads refused because the spool space (GOMIRROR_SPOOL_MAX) was taken, per 5 minutes,
+   * 2 of 3 breaching. At or above fires.
+   *
+   * @default 1
+   */
+  readonly spoolFullPer5Minutes?: number;
+
+  /**
    * Checksum mismatches per 5 minutes; one period suffices, as a mismatch means an upstream
    * served content that differs from what the checksum database recorded. At or above fires.
    *
@@ -76,11 +92,13 @@ export interface GoMirrorAlarmsProps {
 /** The mirror's CloudWatch alarms, all notifying one SNS topic. */
 export class GoMirrorAlarms extends Construct {
   public readonly http5xxRate: cloudwatch.Alarm;
-  public readonly latencyP99: cloudwatch.Alarm;
+  public readonly latencyP95: cloudwatch.Alarm;
   public readonly unhealthyHosts: cloudwatch.Alarm;
   public readonly cpuUtilization: cloudwatch.Alarm;
   public readonly memoryUtilization: cloudwatch.Alarm;
   public readonly upstreamErrors: cloudwatch.Alarm;
+  public readonly upstreamSkips: cloudwatch.Alarm;
+  public readonly spoolFull: cloudwatch.Alarm;
   public readonly checksumMismatches: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: GoMirrorAlarmsProps) {
@@ -121,12 +139,12 @@ export class GoMirrorAlarms extends Construct {
       `gomirror: more than ${rate}% of requests answered 5xx`,
       { evaluationPeriods: 5, datapointsToAlarm: 3 },
     );
-    const p99 = t.latencyP99 ?? Duration.seconds(3);
-    this.latencyP99 = alarm(
-      "LatencyP99",
-      m.metricLatencyP99({ period: minute }),
-      p99.toSeconds({ integral: false }),
-      `gomirror: p99 response time above ${p99.toHumanString()}`,
+    const p95 = t.latencyP95 ?? Duration.seconds(2);
+    this.latencyP95 = alarm(
+      "LatencyP95",
+      m.metricLatencyP95({ period: minute }),
+      p95.toSeconds({ integral: false }),
+      `gomirror: p95 response time above ${p95.toHumanString()}`,
       { evaluationPeriods: 5, datapointsToAlarm: 3 },
     );
     const unhealthy = t.unhealthyHosts ?? 1;
@@ -161,6 +179,22 @@ export class GoMirrorAlarms extends Construct {
       `gomirror: ${upstream} or more upstream failures in 5 minutes`,
       { evaluationPeriods: 3, datapointsToAlarm: 2, atOrAbove: true },
     );
+    const skips = t.upstreamSkipsPer5Minutes ?? 1;
+    this.upstreamSkips = alarm(
+      "UpstreamSkips",
+      m.metricUpstreamSkips({ period: fiveMinutes }),
+      skips,
+      `gomirror: an upstream was skipped after repeated failures ${skips} or more times in 5 minutes`,
+      { evaluationPeriods: 1, datapointsToAlarm: 1, atOrAbove: true },
+    );
+    const spool = t.spoolFullPer5Minutes ?? 1;
+    this.spoolFull = alarm(
+      "SpoolFull",
+      m.metricSpoolFull({ period: fiveMinutes }),
+      spool,
+      `gomirror: ${spool} or more downloads in 5 minutes refused because the spool space (GOMIRROR_SPOOL_MAX) was taken`,
+      { evaluationPeriods: 3, datapointsToAlarm: 2, atOrAbove: true },
+    );
     const mismatches = t.checksumMismatchesPer5Minutes ?? 1;
     this.checksumMismatches = alarm(
       "ChecksumMismatches",
@@ -175,11 +209,13 @@ export class GoMirrorAlarms extends Construct {
   public all(): cloudwatch.Alarm[] {
     return [
       this.http5xxRate,
-      this.latencyP99,
+      this.latencyP95,
       this.unhealthyHosts,
       this.cpuUtilization,
       this.memoryUtilization,
       this.upstreamErrors,
+      this.upstreamSkips,
+      this.spoolFull,
       this.checksumMismatches,
     ];
   }

@@ -20,7 +20,10 @@ export interface GoMirrorDashboardProps {
   readonly dashboardName?: string;
 }
 
-/** One CloudWatch dashboard with the mirror's traffic, errors, latency, capacity and log events. */
+/**
+ * One CloudWatch dashboard with the mirror's traffic, errors, latency, capacity and the proxy's
+ * log events: upstream failures and skips, checksum mismatches, evictions, a full spool.
+ */
 export class GoMirrorDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
 
@@ -38,7 +41,7 @@ export class GoMirrorDashboard extends Construct {
         [
           graph("Requests", m.metricRequestCount()),
           graph("5xx rate (%)", m.metric5xxRate()),
-          graph("p99 response time (s)", m.metricLatencyP99()),
+          graph("Response time (s): p95, p99", m.metricLatencyP95(), m.metricLatencyP99()),
         ],
         [
           graph("Tasks (healthy / unhealthy)", m.metricHealthyHosts(), m.metricUnhealthyHosts()),
@@ -48,6 +51,11 @@ export class GoMirrorDashboard extends Construct {
             m.metricUpstreamErrors(),
             m.metricChecksumMismatches(),
           ),
+        ],
+        [
+          graph("Upstreams skipped after repeated failures", m.metricUpstreamSkips()),
+          graph("Zips evicted (disk store only)", m.metricEvictions()),
+          graph("Downloads refused: spool full", m.metricSpoolFull()),
         ],
       ],
     });

@@ -109,6 +109,8 @@ export class GoMirror extends Construct {
       bucketProps: props.bucketProps,
       prefix: props.storagePrefix,
       abortIncompleteUploadsAfter: props.abortIncompleteUploadsAfter,
+      intelligentTiering: props.intelligentTiering,
+      expireUnrequestedAfter: props.expireUnrequestedAfter,
     });
     this.bucket = this.storage.bucket;
 
@@ -304,6 +306,8 @@ export class GoMirror extends Construct {
             // Requests arrive through the load balancer, whose X-Forwarded-For names the client.
             [SCHEMA.trustedProxies.env]: this.vpc.vpcCidrBlock,
             ...(this.tokens ? { [SCHEMA.authSecret.env]: this.tokens.secretArn } : {}),
+            // The bucket's expiry rule counts from the last write: served objects are renewed.
+            ...(this.storage.expiresUnrequested ? { [SCHEMA.s3LastRequested.env]: "true" } : {}),
           },
           isUnresolved: (value) => Token.isUnresolved(value),
           standIns: DEPLOY_TIME_STAND_INS,

@@ -55,6 +55,15 @@ export class GoMirrorMetrics {
     });
   }
 
+  /** 95th percentile of the targets' response time, in seconds. */
+  public metricLatencyP95(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sources.targetGroup.metrics.targetResponseTime({
+      statistic: "p95",
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
   /** 99th percentile of the targets' response time, in seconds. */
   public metricLatencyP99(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.sources.targetGroup.metrics.targetResponseTime({
@@ -100,5 +109,23 @@ export class GoMirrorMetrics {
   /** Downloads whose hash disagreed with the checksum database (from the proxy's logs). */
   public metricChecksumMismatches(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.sources.logMetrics.metricChecksumMismatches(props);
+  }
+
+  /** Times an upstream was skipped after repeated failures (from the proxy's logs). */
+  public metricUpstreamSkips(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sources.logMetrics.metricUpstreamSkips(props);
+  }
+
+  /**
+   * Zips evicted to keep a disk store under GOMIRROR_DISK_MAX (from the proxy's logs). With the
+   * S3 bucket GoMirror uses, the bucket's lifecycle rules remove objects instead, unlogged.
+   */
+  public metricEvictions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sources.logMetrics.metricEvictions(props);
+  }
+
+  /** Downloads refused because the spool space was taken (from the proxy's logs). */
+  public metricSpoolFull(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.sources.logMetrics.metricSpoolFull(props);
   }
 }

@@ -135,6 +135,23 @@ export interface GoMirrorProps extends ProxySettings {
    */
   readonly abortIncompleteUploadsAfter?: Duration;
 
+  /**
+   * Move objects of 128 KiB and more (module zips) to S3 Intelligent-Tiering as soon as they are
+   * stored. Only on a bucket GoMirror creates.
+   *
+   * @default true
+   */
+  readonly intelligentTiering?: boolean;
+
+  /**
+   * Expire stored objects nobody requested for this long (whole days, at least 2): a lifecycle
+   * rule on the bucket GoMirror creates, and the proxy renewing what it serves
+   * (`GOMIRROR_S3_LAST_REQUESTED`, at most once a day per object).
+   *
+   * @default - nothing expires
+   */
+  readonly expireUnrequestedAfter?: Duration;
+
   // ---- logs and monitoring ---------------------------------------------------------------
 
   /**

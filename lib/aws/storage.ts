@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Annotations, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
@@ -42,6 +42,53 @@ export interface MirrorStorageProps {
    * @default Duration.days(1)
    */
   readonly abortIncompleteUploadsAfter?: Duration;
+
+  /**
+   * Move objects of 128 KiB and more under the prefix to S3 Intelligent-Tiering as soon as they
+   * are stored: module zips, which hold nearly all the bytes (go.mod and .info files are smaller,
+   * and S3 never moves objects under 128 KiB there anyway). A zip nobody downloads for a month
+   * then costs less, with no retrieval fee when it is wanted again. Only on a bucket GoMirror
+   * creates.
+   *
+   * @default true
+   */
+  readonly intelligentTiering?: boolean;
+
+  /**
+   * Expire what nobody requested for this long: a lifecycle rule removes objects under the
+   * prefix this many days after they were last written, and the proxy
+   * (`GOMIRROR_S3_LAST_REQUESTED=true`) copies a module's `.zip`, `.mod` or `.info` onto itself
+   * when it is requested a day or more after its last write, which renews that date. Lists,
+   * `@latest` and checksum database tiles are fetched again when needed. Whole days, at least 2.
+   * Only on a bucket GoMirror creates; with `versioned: true` each renewal keeps the previous
+   * copy as a noncurrent version.
+   *
+   * @default - nothing expires
+   */
+  readonly expireUnrequestedAfter?: Duration;
+}
+
+/** S3 moves nothing smaller to Intelligent-Tiering: it would cost more than it saves. */
+const TIERING_MIN_BYTES = 128 * 1024;
+
+/** Lifecycle props GoMirror can act on; refuses what it cannot do, saying what to do instead. */
+function checkLifecycle(props: MirrorStorageProps): void {
+  const expiry = props.expireUnrequestedAfter;
+  if (expiry !== undefined) {
+    const days = expiry.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 2) {
+      throw new Error(
+        `GoMirror: expireUnrequestedAfter is ${expiry.toHumanString()}; give whole days, at least 2 (the proxy renews what it serves once a day)`,
+      );
+    }
+  }
+  if (props.existingBucket && (expiry !== undefined || props.intelligentTiering === true)) {
+    throw new Error(
+      "GoMirror: lifecycle rules (expireUnrequestedAfter, intelligentTiering) are added to a bucket GoMirror creates, " +
+        "not to existingBucket; add them to your bucket yourself, and for expiry set " +
+        'environment: { GOMIRROR_S3_LAST_REQUESTED: "true" }',
+    );
+  }
 }
 
 /** Strips surrounding slashes and rejects what IAM resource patterns would misread. */
@@ -67,6 +114,8 @@ export class MirrorStorage extends Construct {
   public readonly prefix: string;
   /** The value for `GOMIRROR_STORAGE`: `s3://bucket/prefix`. */
   public readonly storageUrl: string;
+  /** Whether objects expire when unrequested, so the proxy must renew what it serves. */
+  public readonly expiresUnrequested: boolean;
 
   constructor(scope: Construct, id: string, props: MirrorStorageProps) {
     super(scope, id);
@@ -77,6 +126,8 @@ export class MirrorStorage extends Construct {
       );
     }
     this.prefix = normaliseStoragePrefix(props.prefix ?? DEFAULT_STORAGE_PREFIX);
+    checkLifecycle(props);
+    this.expiresUnrequested = props.expireUnrequestedAfter !== undefined;
     this.bucket = props.existingBucket ?? this.createBucket(props);
     this.storageUrl = formatS3Url({ bucket: this.bucket.bucketName, prefix: this.prefix });
   }
@@ -84,6 +135,13 @@ export class MirrorStorage extends Construct {
   private createBucket(props: MirrorStorageProps): s3.Bucket {
     const given = props.bucketProps ?? {};
     const abortAfter = props.abortIncompleteUploadsAfter ?? Duration.days(1);
+    const prefix = this.prefix === "" ? undefined : `${this.prefix}/`;
+    if (given.versioned && props.expireUnrequestedAfter) {
+      Annotations.of(this).addWarningV2(
+        "gomirror:versioned-expiry",
+        "expireUnrequestedAfter with versioned: true keeps a noncurrent version per renewal; add a noncurrentVersionExpiration rule",
+      );
+    }
     return new s3.Bucket(this, "Bucket", {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -94,6 +152,21 @@ export class MirrorStorage extends Construct {
       ...given,
       lifecycleRules: [
         { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: abortAfter },
+        ...((props.intelligentTiering ?? true)
+          ? [
+              {
+                id: "IntelligentTiering",
+                prefix,
+                objectSizeGreaterThan: TIERING_MIN_BYTES - 1,
+                transitions: [
+                  { storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(0) },
+                ],
+              },
+            ]
+          : []),
+        ...(props.expireUnrequestedAfter
+          ? [{ id: "ExpireUnrequested", prefix, expiration: props.expireUnrequestedAfter }]
+          : []),
         ...(given.lifecycleRules ?? []),
       ],
     });

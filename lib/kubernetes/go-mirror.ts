@@ -1,3 +1,4 @@
+import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2";
 import type { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
@@ -21,6 +22,7 @@ import {
 import { gitCredentialsPodParts } from "./git-credentials";
 import { METRICS_PORT, METRICS_PORT_NAME } from "./image-contract";
 import { PORT_NAME } from "../image-contract";
+import { createGrafanaDashboard } from "./grafana-dashboard";
 import { checkIngressOptions, createIngress } from "./ingress";
 import { type GoMirrorLabels, goMirrorLabels } from "./labels";
 import { checkMonitoringOptions, createPrometheusRule, createServiceMonitor } from "./monitoring";
@@ -56,7 +58,7 @@ export const DEFAULT_RESOURCES: ResourceRequirements = {
 /**
  * gomirror on a Kubernetes cluster, managed with cdktf: namespace, ServiceAccount, a hardened
  * Deployment of the gomirror image, Service, PodDisruptionBudget, NetworkPolicy, and optionally a
- * HorizontalPodAutoscaler, an Ingress, a ServiceMonitor and a PrometheusRule.
+ * HorizontalPodAutoscaler, an Ingress, a ServiceMonitor, a PrometheusRule and a Grafana dashboard.
  *
  * The construct adds no provider: declare a `KubernetesProvider` in the stack. Every composed
  * object is a public member, the escape hatch for settings without a prop (`addOverride`).
@@ -82,6 +84,8 @@ export class GoMirrorKubernetes extends Construct {
   readonly prometheusRule?: Manifest;
   /** The CronJob running `gomirror sync`, with `sync`. */
   readonly syncJob?: CronJobV1;
+  /** The Grafana dashboard's ConfigMap, with `monitoring.grafanaDashboard`. */
+  readonly grafanaDashboard?: ConfigMapV1;
   /** The proxy's address inside the cluster, e.g. `http://gomirror.gomirror.svc:80`. */
   readonly clusterUrl: string;
   /** What clients put in GOPROXY: the Ingress URL, or the in-cluster URL without an Ingress. */
@@ -302,6 +306,9 @@ export class GoMirrorKubernetes extends Construct {
     }
     if (monitoring !== undefined && (monitoring.prometheusRule ?? true)) {
       this.prometheusRule = createPrometheusRule(this, monitoring, monitoringContext);
+    }
+    if (monitoring?.grafanaDashboard !== undefined) {
+      this.grafanaDashboard = createGrafanaDashboard(this, monitoring.grafanaDashboard, monitoringContext);
     }
 
     if (networkPolicy.enabled ?? true) {

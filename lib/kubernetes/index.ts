@@ -23,5 +23,7 @@ export type { EgressTarget, NetworkPolicyOptions } from "./network-policy";
 export type { IngressOptions } from "./ingress";
 export { goMirrorAlertRules } from "./monitoring";
 export type { AlertRule, MonitoringOptions, PrometheusAlertThresholds } from "./monitoring";
+export { goMirrorDashboard } from "./grafana-dashboard";
+export type { GrafanaDashboardOptions } from "./grafana-dashboard";
 export { GoMirrorKubernetesPropsError } from "./validation";
 export type { SyncScheduleOptions } from "./sync";

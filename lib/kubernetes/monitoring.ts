@@ -2,12 +2,14 @@ import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import { METRICS_PATH } from "../image-contract";
+import { checkGrafanaDashboardOptions, type GrafanaDashboardOptions } from "./grafana-dashboard";
 import { checkDnsLabel, checkInteger, checkLabels, checkPrometheusDuration, fail } from "./validation";
 
 /**
  * Prometheus Operator objects: a ServiceMonitor that scrapes `/metrics` and a PrometheusRule
  * with the same alarms the AWS construct raises. Both are custom resources, created through
- * `kubernetes_manifest`, so their CRDs must be installed before `terraform plan`.
+ * `kubernetes_manifest`, so their CRDs must be installed before `terraform plan`. Optionally a
+ * Grafana dashboard beside them (a plain ConfigMap).
  */
 export interface MonitoringOptions {
   /** @default true */
@@ -33,6 +35,13 @@ export interface MonitoringOptions {
    * @default none
    */
   readonly alertLabels?: Record<string, string>;
+  /**
+   * A Grafana dashboard (a ConfigMap for Grafana's dashboard sidecar): requests and latency by
+   * endpoint, cache hit ratio, upstream state and errors, checksum mismatches, disk store and
+   * evictions, spool use.
+   * @default no dashboard
+   */
+  readonly grafanaDashboard?: GrafanaDashboardOptions;
 }
 
 /**
@@ -46,17 +55,23 @@ export interface PrometheusAlertThresholds {
    */
   readonly http5xxRatePercent?: number;
   /**
-   * p99 request latency in seconds over 5 minutes, sustained for 3 minutes. `.zip` answers
+   * p95 request latency in seconds over 5 minutes, sustained for 3 minutes. `.zip` answers
    * stream, and the histogram measures until the last byte, so large modules weigh in.
-   * @default 3
+   * @default 2
    */
-  readonly latencyP99Seconds?: number;
+  readonly latencyP95Seconds?: number;
   /**
    * Failed upstream requests (proxies, git, checksum database) per 5 minutes, per upstream.
    * At or above fires.
    * @default 10
    */
   readonly upstreamErrorsPer5Minutes?: number;
+  /**
+   * Times an upstream was skipped after repeated failures (GOMIRROR_UPSTREAM_MAX_FAILS), per
+   * 5 minutes, per upstream. At or above fires.
+   * @default 1
+   */
+  readonly upstreamSkipsPer5Minutes?: number;
   /**
    * Checksum mismatches per 5 minutes; one suffices, as it means an upstream served content
    * that differs from the checksum database. At or above fires.
@@ -92,6 +107,7 @@ export interface ServiceMonitorContext extends MonitoringContext {
 }
 
 export function checkMonitoringOptions(o: MonitoringOptions): void {
+  if (o.grafanaDashboard !== undefined) checkGrafanaDashboardOptions(o.grafanaDashboard);
   if (o.labels !== undefined) checkLabels(o.labels, "monitoring.labels");
   if (o.alertLabels !== undefined) checkLabels(o.alertLabels, "monitoring.alertLabels");
   if (o.scrapeInterval !== undefined) checkPrometheusDuration(o.scrapeInterval, "monitoring.scrapeInterval");
@@ -103,10 +119,13 @@ export function checkMonitoringOptions(o: MonitoringOptions): void {
       `monitoring.alertThresholds.http5xxRatePercent is ${t.http5xxRatePercent}; want a percentage above 0, up to 100`,
     );
   }
-  if (t.latencyP99Seconds !== undefined && !(t.latencyP99Seconds > 0)) {
+  if (t.latencyP95Seconds !== undefined && !(t.latencyP95Seconds > 0)) {
     fail(
-      `monitoring.alertThresholds.latencyP99Seconds is ${t.latencyP99Seconds}; want a positive number of seconds`,
+      `monitoring.alertThresholds.latencyP95Seconds is ${t.latencyP95Seconds}; want a positive number of seconds`,
     );
+  }
+  if (t.upstreamSkipsPer5Minutes !== undefined) {
+    checkInteger(t.upstreamSkipsPer5Minutes, "monitoring.alertThresholds.upstreamSkipsPer5Minutes", 1);
   }
   if (t.upstreamErrorsPer5Minutes !== undefined) {
     checkInteger(t.upstreamErrorsPer5Minutes, "monitoring.alertThresholds.upstreamErrorsPer5Minutes", 1);
@@ -121,14 +140,16 @@ export function checkMonitoringOptions(o: MonitoringOptions): void {
 }
 
 /**
- * The alerting rules, each matching one of the AWS construct's alarms: 5xx rate, p99 latency,
- * upstream failures, checksum mismatches, and targets down (the load balancer's unhealthy hosts).
+ * The alerting rules, each matching one of the AWS construct's alarms: 5xx rate, p95 latency,
+ * upstream failures, upstreams skipped, checksum mismatches, and targets down (the load
+ * balancer's unhealthy hosts); and a disk store that stays over GOMIRROR_DISK_MAX.
  */
 export function goMirrorAlertRules(ctx: MonitoringContext, o: MonitoringOptions = {}): AlertRule[] {
   const t = o.alertThresholds ?? {};
   const errorPercent = t.http5xxRatePercent ?? 5;
-  const latency = t.latencyP99Seconds ?? 3;
+  const latency = t.latencyP95Seconds ?? 2;
   const upstreamErrors = t.upstreamErrorsPer5Minutes ?? 10;
+  const upstreamSkips = t.upstreamSkipsPer5Minutes ?? 1;
   const mismatches = t.checksumMismatchesPer5Minutes ?? 1;
   const sel = `namespace="${ctx.namespaceName}",job="${ctx.serviceName}"`;
   const labels = (severity: string): Record<string, string> => ({ ...(o.alertLabels ?? {}), severity });
@@ -146,15 +167,15 @@ export function goMirrorAlertRules(ctx: MonitoringContext, o: MonitoringOptions 
       },
     },
     {
-      alert: "GoMirrorHighLatencyP99",
+      alert: "GoMirrorHighLatencyP95",
       expr:
-        `histogram_quantile(0.99, sum by (le) (rate(gomirror_http_request_duration_seconds_bucket{${sel}}[5m])))` +
+        `histogram_quantile(0.95, sum by (le) (rate(gomirror_http_request_duration_seconds_bucket{${sel}}[5m])))` +
         ` > ${latency}`,
       for: "3m",
       labels: labels("warning"),
       annotations: {
         summary: "gomirror is slow",
-        description: `p99 request latency is above ${latency}s.`,
+        description: `p95 request latency is above ${latency}s.`,
       },
     },
     {
@@ -168,6 +189,18 @@ export function goMirrorAlertRules(ctx: MonitoringContext, o: MonitoringOptions 
       },
     },
     {
+      alert: "GoMirrorUpstreamSkipped",
+      expr: `sum by (upstream) (increase(gomirror_upstream_trips_total{${sel}}[5m])) >= ${upstreamSkips}`,
+      for: "0m",
+      labels: labels("warning"),
+      annotations: {
+        summary: "gomirror skips a failing upstream",
+        description:
+          `Upstream {{ $labels.upstream }} was taken out of use at least ${upstreamSkips} time(s) within 5 minutes ` +
+          "after repeated failures; requests go to the next GOPROXY entry (after |) or fail (after ,).",
+      },
+    },
+    {
       alert: "GoMirrorChecksumMismatch",
       expr: `sum(increase(gomirror_checksum_mismatches_total{${sel}}[5m])) >= ${mismatches}`,
       for: "0m",
@@ -177,6 +210,20 @@ export function goMirrorAlertRules(ctx: MonitoringContext, o: MonitoringOptions 
         description:
           "A module's hash differed from the checksum database: an upstream served tampered or rewritten " +
           "content. The proxy's logs have the details under event=checksum_mismatch.",
+      },
+    },
+    {
+      alert: "GoMirrorDiskOverLimit",
+      expr:
+        `max(gomirror_storage_bytes{${sel}}) > max(gomirror_storage_limit_bytes{${sel}})` +
+        ` and max(gomirror_storage_limit_bytes{${sel}}) > 0`,
+      for: "15m",
+      labels: labels("warning"),
+      annotations: {
+        summary: "gomirror's disk store stays above GOMIRROR_DISK_MAX",
+        description:
+          "Eviction cannot bring the store under its limit: what is left is go.mod and .info files and zips " +
+          "being read. Raise GOMIRROR_DISK_MAX (and the volume).",
       },
     },
     {

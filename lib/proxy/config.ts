@@ -73,6 +73,18 @@ function checkTogether(config: ProxyConfig, explicit: ReadonlySet<string>): void
       `GOMIRROR_ZIP_REDIRECT=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}`,
     );
   }
+  if (config.diskMaxBytes > 0 && config.storage.startsWith("s3://")) {
+    throw new ConfigError(
+      `GOMIRROR_DISK_MAX limits disk storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}; ` +
+        "bound an S3 bucket with a lifecycle rule (see GOMIRROR_S3_LAST_REQUESTED) and unset GOMIRROR_DISK_MAX",
+    );
+  }
+  if (config.s3LastRequested && !config.storage.startsWith("s3://")) {
+    throw new ConfigError(
+      `GOMIRROR_S3_LAST_REQUESTED=true needs S3 storage, but GOMIRROR_STORAGE=${JSON.stringify(config.storage)}; ` +
+        "bound a disk store with GOMIRROR_DISK_MAX instead",
+    );
+  }
   for (const [set, unset] of [
     ["GOMIRROR_TLS_CERT", "GOMIRROR_TLS_KEY"],
     ["GOMIRROR_TLS_KEY", "GOMIRROR_TLS_CERT"],

@@ -161,6 +161,44 @@ export class ProxyMetrics {
     labelNames: ["token", "outcome"] as const,
     registers: [this.registry],
   });
+  readonly upstreamState = new Gauge({
+    name: "gomirror_upstream_state",
+    help: "Health of each upstream in the GOPROXY list: 0 in use, 1 one probe request in flight, 2 skipped after repeated failures",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamTrips = new Counter({
+    name: "gomirror_upstream_trips_total",
+    help: "Times an upstream was taken out of use after repeated failures (each starts a fail timeout), by upstream",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamSkipped = new Counter({
+    name: "gomirror_upstream_skipped_total",
+    help: "Requests not sent to an upstream because it is skipped after repeated failures (each counts as that upstream failing), by upstream",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  readonly storageBytes = new Gauge({
+    name: "gomirror_storage_bytes",
+    help: "Bytes the disk store holds, kept while GOMIRROR_DISK_MAX is set",
+    registers: [this.registry],
+  });
+  readonly storageLimitBytes = new Gauge({
+    name: "gomirror_storage_limit_bytes",
+    help: "GOMIRROR_DISK_MAX: past it the least recently served zips are removed",
+    registers: [this.registry],
+  });
+  readonly storageEvictions = new Counter({
+    name: "gomirror_storage_evictions_total",
+    help: "Zips removed from the disk store to stay under GOMIRROR_DISK_MAX",
+    registers: [this.registry],
+  });
+  readonly storageEvictedBytes = new Counter({
+    name: "gomirror_storage_evicted_bytes_total",
+    help: "Bytes of the zips removed to stay under GOMIRROR_DISK_MAX",
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "gomirror_" });

@@ -10,6 +10,7 @@ import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import { startMetricsListener } from "./http/metrics-listener";
 import type { GitSource } from "./git/source";
+import { UpstreamBreaker } from "./sources/breaker";
 import { lazySource } from "./sources/lazy";
 import type { SumdbHandler } from "./sumdb/handler";
 import { createSumdbWiring } from "./sumdb/wiring";
@@ -28,6 +29,7 @@ import {
 } from "./sources/chain";
 import type { ModuleSource } from "./sources/source";
 import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
+import { DiskLimitStorage, limitDiskStorage } from "./storage/disk-limit";
 import { openStorage } from "./storage/open";
 import { canPresign, type PresigningStorage, type Storage } from "./storage/storage";
 
@@ -61,7 +63,10 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** The module source stack: GOPROXY chain, private routing, verification, then the cache. */
+/**
+ * The module source stack: GOPROXY chain (each upstream behind its circuit breaker), private
+ * routing, verification, then the cache.
+ */
 export function buildSource(
   config: ProxyConfig,
   parts: {
@@ -74,22 +79,23 @@ export function buildSource(
     agent?: Dispatcher;
     /** Where zips are spooled. @default the temp directory, bounded by `config.spoolMaxBytes` */
     spools?: SpoolDirectory;
+    /** The clock of the upstreams' circuit breakers (tests). @default Date.now */
+    now?: () => number;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
   const agent = parts.agent ?? createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const entries: ChainEntry[] = config.proxyList.map((entry) => {
     switch (entry.kind) {
-      case "url":
-        return {
-          source: new UpstreamProxySource(entry.url, {
-            timeoutMs: config.upstreamTimeoutSeconds * 1000,
-            dispatcher: agent,
-            metrics: parts.metrics,
-            logger: parts.logger,
-          }),
-          fallBackOnError: entry.fallBackOnError,
-        };
+      case "url": {
+        const upstream = new UpstreamProxySource(entry.url, {
+          timeoutMs: config.upstreamTimeoutSeconds * 1000,
+          dispatcher: agent,
+          metrics: parts.metrics,
+          logger: parts.logger,
+        });
+        return { source: withBreaker(upstream, config, parts), fallBackOnError: entry.fallBackOnError };
+      }
       case "direct":
         return { source: direct, fallBackOnError: entry.fallBackOnError, direct: true };
       case "off":
@@ -108,11 +114,29 @@ export function buildSource(
   });
 }
 
+/** An upstream skipped for a while after repeated failures (GOMIRROR_UPSTREAM_MAX_FAILS). */
+function withBreaker(
+  upstream: UpstreamProxySource,
+  config: ProxyConfig,
+  parts: { logger: Logger; metrics: ProxyMetrics; now?: () => number },
+): UpstreamBreaker {
+  return new UpstreamBreaker(upstream, {
+    label: upstream.label,
+    maxFails: config.upstreamMaxFails,
+    failWindowMs: config.upstreamFailWindowSeconds * 1000,
+    failTimeoutMs: config.upstreamFailTimeoutSeconds * 1000,
+    now: parts.now,
+    metrics: parts.metrics,
+    logger: parts.logger,
+  });
+}
+
 /** The client of the configured checksum database; undefined for GOSUMDB=off. */
 /** Lifetime of the URLs handed out in redirect mode: long enough for a slow download to start. */
 const REDIRECT_URL_SECONDS = 300;
 
-function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
+/** The git source for `direct` and GONOPROXY paths (also used by `gomirror warm --storage`). */
+export function loadGitSource(config: ProxyConfig, logger: Logger): GitSource {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
   const { GitSource: Source } = require("./git/source") as typeof import("./git/source");
   return Source.fromConfig(config, logger);
@@ -128,13 +152,18 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
-  const storage =
+  const storage = limitDiskStorage(
     deps.storage ??
-    openStorage(config.storage, {
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      region: config.s3Region,
-    });
+      openStorage(config.storage, {
+        endpoint: config.s3Endpoint,
+        forcePathStyle: config.s3ForcePathStyle,
+        region: config.s3Region,
+        lastRequested: config.s3LastRequested,
+        logger,
+      }),
+    config.diskMaxBytes,
+    { logger, metrics },
+  );
   let presigning: PresigningStorage | undefined;
   if (config.zipRedirect && !deps.zipRedirect) {
     if (!canPresign(storage)) {
@@ -247,6 +276,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       // Past the grace period, an upstream answer still coming (a stalled one) has nobody to go to.
       await agent.destroy().catch(() => undefined);
       await spools.remove();
+      // The last-served times of a disk store kept under GOMIRROR_DISK_MAX outlive the process.
+      if (storage instanceof DiskLimitStorage) await storage.close();
       logger.info({ event: "stopped" }, "gomirror stopped");
     })();
     return closing;

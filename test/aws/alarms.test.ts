@@ -20,9 +20,9 @@ describe("GoMirror alarms", () => {
   const { stack, mirror: m, template } = mirror();
   const topic = ref(stack, m.alarmTopic as sns.Topic);
 
-  it("creates seven alarms, each notifying the topic on ALARM and OK", () => {
+  it("creates nine alarms, each notifying the topic on ALARM and OK", () => {
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
@@ -76,11 +76,11 @@ describe("GoMirror alarms", () => {
     });
   });
 
-  it("alarms on p99 target response time above 3 s", () => {
+  it("alarms on p95 target response time above 2 s", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "TargetResponseTime",
-      ExtendedStatistic: "p99",
-      Threshold: 3,
+      ExtendedStatistic: "p95",
+      Threshold: 2,
       ComparisonOperator: "GreaterThanThreshold",
       Period: 60,
     });
@@ -174,12 +174,14 @@ describe("GoMirror alarm options", () => {
     const { template } = mirror({
       alarmThresholds: {
         http5xxRatePercent: 1,
-        latencyP99: Duration.millis(1500),
+        latencyP95: Duration.millis(1500),
         unhealthyHosts: 2,
         cpuUtilizationPercent: 70,
         memoryUtilizationPercent: 75,
         upstreamErrorsPer5Minutes: 50,
         checksumMismatchesPer5Minutes: 3,
+        upstreamSkipsPer5Minutes: 4,
+        spoolFullPer5Minutes: 5,
       },
     });
     const thresholds = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => [
@@ -194,6 +196,8 @@ describe("GoMirror alarm options", () => {
       MemoryUtilization: 75,
       UpstreamErrors: 50,
       ChecksumMismatches: 3,
+      UpstreamSkips: 4,
+      SpoolFull: 5,
     });
   });
 

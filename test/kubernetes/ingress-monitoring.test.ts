@@ -1,7 +1,7 @@
 import { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
 import { Testing } from "cdktf";
 import { GoMirrorStorage, goMirrorAlertRules } from "../../lib/kubernetes";
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { EndpointHistogram, ProxyMetrics } from "../../lib/proxy/metrics";
 import { type Json, manifestOfKind, only, resources, synth } from "./synth";
 
@@ -143,9 +143,11 @@ describe("monitoring through kubernetes_manifest", () => {
     const rules = rule.manifest.spec.groups[0].rules;
     expect(rules.map((r: Json) => r.alert)).toEqual([
       "GoMirrorHigh5xxRate",
-      "GoMirrorHighLatencyP99",
+      "GoMirrorHighLatencyP95",
       "GoMirrorUpstreamFailures",
+      "GoMirrorUpstreamSkipped",
       "GoMirrorChecksumMismatch",
+      "GoMirrorDiskOverLimit",
       "GoMirrorTargetDown",
     ]);
     const sel = `namespace="gomirror",job="gomirror"`;
@@ -154,14 +156,21 @@ describe("monitoring through kubernetes_manifest", () => {
         ` / sum(rate(gomirror_http_requests_total{${sel}}[5m])) > 5`,
     );
     expect(rules[1].expr).toBe(
-      `histogram_quantile(0.99, sum by (le) (rate(gomirror_http_request_duration_seconds_bucket{${sel}}[5m]))) > 3`,
+      `histogram_quantile(0.95, sum by (le) (rate(gomirror_http_request_duration_seconds_bucket{${sel}}[5m]))) > 2`,
     );
     expect(rules[2].expr).toBe(
       `sum by (upstream) (increase(gomirror_upstream_errors_total{${sel}}[5m])) >= 10`,
     );
-    expect(rules[3].expr).toBe(`sum(increase(gomirror_checksum_mismatches_total{${sel}}[5m])) >= 1`);
-    expect(rules[3].labels.severity).toBe("critical");
-    expect(rules[3].for).toBe("0m");
+    expect(rules[3].expr).toBe(
+      `sum by (upstream) (increase(gomirror_upstream_trips_total{${sel}}[5m])) >= 1`,
+    );
+    expect(rules[4].expr).toBe(`sum(increase(gomirror_checksum_mismatches_total{${sel}}[5m])) >= 1`);
+    expect(rules[4].labels.severity).toBe("critical");
+    expect(rules[4].for).toBe("0m");
+    expect(rules[5].expr).toBe(
+      `max(gomirror_storage_bytes{${sel}}) > max(gomirror_storage_limit_bytes{${sel}})` +
+        ` and max(gomirror_storage_limit_bytes{${sel}}) > 0`,
+    );
   });
 
   test("every metric and label the alerts use is one the proxy exports", () => {
@@ -170,7 +179,7 @@ describe("monitoring through kubernetes_manifest", () => {
     const known = new Map<string, string[]>();
     for (const value of Object.values(new ProxyMetrics())) {
       const histogram = value instanceof Histogram || value instanceof EndpointHistogram;
-      if (!(value instanceof Counter || histogram)) continue;
+      if (!(value instanceof Counter || value instanceof Gauge || histogram)) continue;
       const { name, labelNames } = value as unknown as { name: string; labelNames: string[] };
       known.set(name, [...labelNames, ...targetLabels]);
       if (histogram) known.set(`${name}_bucket`, [...labelNames, "le", ...targetLabels]);
@@ -213,8 +222,9 @@ describe("monitoring through kubernetes_manifest", () => {
       monitoring: {
         alertThresholds: {
           http5xxRatePercent: 1,
-          latencyP99Seconds: 0.5,
+          latencyP95Seconds: 0.5,
           upstreamErrorsPer5Minutes: 3,
+          upstreamSkipsPer5Minutes: 4,
           checksumMismatchesPer5Minutes: 2,
         },
         alertLabels: { team: "platform" },
@@ -224,7 +234,8 @@ describe("monitoring through kubernetes_manifest", () => {
     expect(rules[0].expr).toMatch(/ > 1$/);
     expect(rules[1].expr).toMatch(/ > 0.5$/);
     expect(rules[2].expr).toMatch(/ >= 3$/);
-    expect(rules[3].expr).toMatch(/ >= 2$/);
+    expect(rules[3].expr).toMatch(/ >= 4$/);
+    expect(rules[4].expr).toMatch(/ >= 2$/);
     for (const r of rules) expect(r.labels.team).toBe("platform");
   });
 
@@ -255,7 +266,11 @@ describe("monitoring through kubernetes_manifest", () => {
   test.each([
     [{ scrapeInterval: "30 seconds" }, /monitoring.scrapeInterval "30 seconds" is not a Prometheus duration/],
     [{ alertThresholds: { http5xxRatePercent: 0 } }, /http5xxRatePercent is 0; want a percentage above 0/],
-    [{ alertThresholds: { latencyP99Seconds: -1 } }, /latencyP99Seconds is -1/],
+    [{ alertThresholds: { latencyP95Seconds: -1 } }, /latencyP95Seconds is -1/],
+    [
+      { alertThresholds: { upstreamSkipsPer5Minutes: 0.5 } },
+      /upstreamSkipsPer5Minutes is 0.5; want a whole number at least 1/,
+    ],
     [
       { alertThresholds: { upstreamErrorsPer5Minutes: 0 } },
       /upstreamErrorsPer5Minutes is 0; want a whole number at least 1/,

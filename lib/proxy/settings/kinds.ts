@@ -128,6 +128,22 @@ export function seconds(min: number, max: number): Kind<number, DurationValue> {
   };
 }
 
+/** A whole number from `min` to `max` (a count, such as failures before an upstream is skipped). */
+export function count(min: number, max: number): Kind<number, number> {
+  return {
+    syntax: "whole number",
+    propType: "number",
+    parse: (value, env) => {
+      const n = Number(value);
+      if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+        refuse(env, value, `want a whole number from ${min} to ${max}`);
+      }
+      return n;
+    },
+    fromProp: (value) => String(value),
+  };
+}
+
 const BYTE_UNITS: Record<string, number> = {
   "": 1,
   b: 1,

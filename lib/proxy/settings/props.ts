@@ -60,6 +60,27 @@ export interface ProxySettings {
    */
   readonly upstreamTimeout?: DurationValue;
   /**
+   * Failures of an upstream within the fail window that make it skipped for the fail timeout, a skip
+   * failing at once (0: never) (`GOMIRROR_UPSTREAM_MAX_FAILS`).
+   *
+   * @default - the proxy's default, `3`
+   */
+  readonly upstreamMaxFails?: number;
+  /**
+   * Seconds within which `GOMIRROR_UPSTREAM_MAX_FAILS` failures make an upstream skipped
+   * (`GOMIRROR_UPSTREAM_FAIL_WINDOW`).
+   *
+   * @default - the proxy's default, `30`
+   */
+  readonly upstreamFailWindow?: DurationValue;
+  /**
+   * Seconds a failing upstream is skipped; then one probe request tries it, and its success ends the
+   * skipping (`GOMIRROR_UPSTREAM_FAIL_TIMEOUT`).
+   *
+   * @default - the proxy's default, `30`
+   */
+  readonly upstreamFailTimeout?: DurationValue;
+  /**
    * Log level (`GOMIRROR_LOG_LEVEL`).
    *
    * @default - the proxy's default, `info`
@@ -72,6 +93,13 @@ export interface ProxySettings {
    * @default - not set
    */
   readonly gitRewrites?: Record<string, string>;
+  /**
+   * Disk storage only: past this size the least recently served zips are removed, down to 90% of it
+   * (0: no limit) (`GOMIRROR_DISK_MAX`).
+   *
+   * @default - the proxy's default, `0`
+   */
+  readonly diskMax?: ByteSize;
   /**
    * Answer `.zip` requests with a redirect to a presigned S3 URL (S3 storage only)
    * (`GOMIRROR_ZIP_REDIRECT`).

@@ -1,5 +1,7 @@
+import type { Logger } from "pino";
 import { DiskStorage } from "./disk";
 import type { S3Storage } from "./s3";
+import type { LastRequestedStorage } from "./s3-last-requested";
 
 /** Settings for S3 storage that do not fit in the `s3://bucket/prefix` URL. */
 export interface OpenStorageOptions {
@@ -18,22 +20,38 @@ export interface OpenStorageOptions {
    * @default the AWS SDK's chain; "us-east-1" with a custom endpoint
    */
   readonly region?: string;
+  /**
+   * S3 only: renew an object's last-modified time when it is read a day or more after it was
+   * written (GOMIRROR_S3_LAST_REQUESTED), for a lifecycle rule that expires unrequested objects.
+   * @default false
+   */
+  readonly lastRequested?: boolean;
+  /** Where a failed renewal is logged. @default not logged */
+  readonly logger?: Logger;
 }
 
 /**
  * The storage GOMIRROR_STORAGE names: `s3://bucket/prefix` is an S3 bucket (or an S3-compatible
  * server, with `endpoint`), anything else a directory. Nothing is touched until first use.
  */
-export function openStorage(spec: string, options: OpenStorageOptions = {}): DiskStorage | S3Storage {
+export function openStorage(
+  spec: string,
+  options: OpenStorageOptions = {},
+): DiskStorage | S3Storage | LastRequestedStorage {
   if (spec.startsWith("s3://")) {
     // The AWS SDK is loaded only for S3 storage: a disk cache never pays for it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
     const { S3Storage: S3 } = require("./s3") as typeof import("./s3");
-    return S3.fromUrl(spec, {
+    const s3 = S3.fromUrl(spec, {
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
       region: options.region,
     });
+    if (!options.lastRequested) return s3;
+    const { LastRequestedStorage: Renewing } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the SDK
+      require("./s3-last-requested") as typeof import("./s3-last-requested");
+    return new Renewing(s3, { logger: options.logger });
   }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(spec);
   if (scheme) {

@@ -1,10 +1,10 @@
 import { invalid, notFound, ProxyError } from "../errors";
 import { cacheFor, cacheForever, type CacheAudience } from "../http/cache-control";
 import { unescapePath, unescapeVersion } from "../module/escape";
-import { matchPrefixPatterns } from "../module/glob";
 import { checkCanonicalVersion } from "../module/version";
 import { parseTilePath } from "./tlog";
 import type { SumdbClient } from "./client";
+import { needsVerification } from "./verify";
 
 /**
  * The `/sumdb/<name>/...` endpoint of the GOPROXY protocol: lets a go command that has GOSUMDB
@@ -14,7 +14,8 @@ import type { SumdbClient } from "./client";
  *
  * - `supported`: 200 for each configured database (the go command's probe).
  * - `latest`: the signed tree head, reused briefly.
- * - `lookup/<escaped path>@<escaped version>`: refused (403) for GONOSUMDB/GOPRIVATE paths, so
+ * - `lookup/<escaped path>@<escaped version>`: refused (403) for GONOSUMDB/GOPRIVATE paths (but
+ *   `golang.org/toolchain`, which the go command always looks up), so
  *   private module names never leave the network; verified answers are kept for good.
  * - `tile/<H>/<L>/<N>[.p/<W>]`: validated; full tiles kept for good, partial ones briefly.
  * Unknown database names and paths answer 404.
@@ -96,7 +97,8 @@ export function createSumdbHandler(options: SumdbProxyOptions): SumdbHandler {
       // The rules of the GOPROXY routes for .mod and .zip: a valid path, one exact version of it.
       const path = unescapePath(modVer.slice(0, at));
       checkCanonicalVersion(path, unescapeVersion(modVer.slice(at + 1)));
-      if (matchPrefixPatterns(noSumdb, path)) {
+      // Toolchains are looked up whatever GONOSUMDB says: the go command always checks them.
+      if (!needsVerification(noSumdb, path)) {
         throw new ProxyError(
           "forbidden",
           `${path} matches GONOSUMDB/GOPRIVATE: gomirror does not look private module paths up in the checksum database ${db.name}`,
