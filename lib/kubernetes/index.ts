@@ -24,3 +24,7 @@ export type { IngressOptions } from "./ingress";
 export { goMirrorAlertRules } from "./monitoring";
 export type { AlertRule, MonitoringOptions, PrometheusAlertThresholds } from "./monitoring";
 export { GoMirrorKubernetesPropsError } from "./validation";
+export { goMirrorManifests } from "./manifests/render";
+export { manifestsToYaml } from "./manifests/yaml";
+export { GoMirrorManifestError } from "./manifests/fields";
+export type { KubernetesManifest } from "./manifests/fields";

@@ -7,13 +7,17 @@
 
 /** A rendered Kubernetes API object. */
 export interface KubernetesManifest {
+  /** e.g. `apps/v1`. */
   readonly apiVersion: string;
+  /** e.g. `Deployment`. */
   readonly kind: string;
+  /** Name, namespace (absent on cluster-wide objects), labels, annotations. */
   readonly metadata: {
     readonly name: string;
     readonly namespace?: string;
     readonly [field: string]: unknown;
   };
+  /** `spec`, `data` and the kind's other fields, in the API's names and types. */
   readonly [field: string]: unknown;
 }
 
