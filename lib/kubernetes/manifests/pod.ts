@@ -1,3 +1,4 @@
+// The manifest table of the pod template, shared by Deployments and the jobs of CronJobs.
 import { LABEL_SELECTOR, METADATA } from "./common";
 import {
   type Block,
@@ -13,8 +14,6 @@ import {
   textMap,
   texts,
 } from "./fields";
-
-/** The pod template's table, shared by Deployments and the jobs of CronJobs. */
 
 const SECCOMP_PROFILE: Block = {
   type: field("type", text),

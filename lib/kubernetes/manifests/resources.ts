@@ -4,8 +4,6 @@ import {
   failAt,
   field,
   flag,
-  integer,
-  intOrString,
   type KubernetesManifest,
   mapBlock,
   object,
@@ -15,7 +13,8 @@ import {
   texts,
   type Where,
 } from "./fields";
-import { POD_TEMPLATE } from "./pod";
+import { INGRESS_SPEC, NETWORK_POLICY_SPEC, SERVICE_SPEC } from "./networking";
+import { CRON_JOB_SPEC, DEPLOYMENT_SPEC, HPA_SPEC, PDB_SPEC } from "./workloads";
 
 /** How one Terraform resource type becomes a Kubernetes API object. */
 export interface ResourceMapping {
@@ -48,62 +47,6 @@ function typed(
     },
   };
 }
-
-const PORT_REF: Block = { name: field("name", text), number: field("number", integer) };
-
-const BACKEND: Block = {
-  service: field("service", object({ name: field("name", text), port: field("port", object(PORT_REF)) })),
-  resource: field(
-    "resource",
-    object({ api_group: field("apiGroup", text), kind: field("kind", text), name: field("name", text) }),
-  ),
-};
-
-const NETWORK_POLICY_PEER: Block = {
-  ip_block: field("ipBlock", object({ cidr: field("cidr", text), except: field("except", texts) })),
-  namespace_selector: field("namespaceSelector", object(LABEL_SELECTOR)),
-  pod_selector: field("podSelector", object(LABEL_SELECTOR)),
-};
-
-const NETWORK_POLICY_PORT: Block = {
-  // Text in the provider, IntOrString in the API: "8080" is port 8080, "http" a named port.
-  port: field("port", intOrString),
-  end_port: field("endPort", integer),
-  protocol: field("protocol", text),
-};
-
-const METRIC_TARGET: Block = {
-  type: field("type", text),
-  average_utilization: field("averageUtilization", integer),
-  average_value: field("averageValue", text),
-  value: field("value", text),
-};
-
-const SCALING_RULES: Block = {
-  stabilization_window_seconds: field("stabilizationWindowSeconds", integer),
-  select_policy: field("selectPolicy", text),
-  policy: field(
-    "policies",
-    objects({
-      type: field("type", text),
-      value: field("value", integer),
-      period_seconds: field("periodSeconds", integer),
-    }),
-  ),
-};
-
-const JOB_SPEC: Block = {
-  active_deadline_seconds: field("activeDeadlineSeconds", integer),
-  backoff_limit: field("backoffLimit", integer),
-  completions: field("completions", integer),
-  completion_mode: field("completionMode", text),
-  parallelism: field("parallelism", integer),
-  // Text in the provider, a number in the API.
-  ttl_seconds_after_finished: field("ttlSecondsAfterFinished", integer),
-  manual_selector: field("manualSelector", flag),
-  selector: field("selector", object(LABEL_SELECTOR)),
-  template: field("template", object(POD_TEMPLATE)),
-};
 
 /** Every resource type the renderer writes, by its Terraform type. */
 export const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
@@ -158,33 +101,7 @@ export const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
     "Service",
     {
       metadata,
-      spec: field(
-        "spec",
-        object({
-          type: field("type", text),
-          selector: field("selector", textMap),
-          port: field(
-            "ports",
-            objects({
-              name: field("name", text),
-              protocol: field("protocol", text),
-              app_protocol: field("appProtocol", text),
-              port: field("port", integer),
-              target_port: field("targetPort", intOrString),
-              node_port: field("nodePort", integer),
-            }),
-          ),
-          cluster_ip: field("clusterIP", text),
-          load_balancer_class: field("loadBalancerClass", text),
-          load_balancer_source_ranges: field("loadBalancerSourceRanges", texts),
-          external_traffic_policy: field("externalTrafficPolicy", text),
-          internal_traffic_policy: field("internalTrafficPolicy", text),
-          session_affinity: field("sessionAffinity", text),
-          publish_not_ready_addresses: field("publishNotReadyAddresses", flag),
-          ip_families: field("ipFamilies", texts),
-          ip_family_policy: field("ipFamilyPolicy", text),
-        }),
-      ),
+      spec: field("spec", object(SERVICE_SPEC)),
     },
     ["wait_for_load_balancer", "timeouts"],
   ),
@@ -193,32 +110,7 @@ export const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
     "Deployment",
     {
       metadata,
-      spec: field(
-        "spec",
-        object({
-          // Text in the provider, a number in the API.
-          replicas: field("replicas", integer),
-          selector: field("selector", object(LABEL_SELECTOR)),
-          strategy: field(
-            "strategy",
-            object({
-              type: field("type", text),
-              rolling_update: field(
-                "rollingUpdate",
-                object({
-                  max_surge: field("maxSurge", intOrString),
-                  max_unavailable: field("maxUnavailable", intOrString),
-                }),
-              ),
-            }),
-          ),
-          min_ready_seconds: field("minReadySeconds", integer),
-          progress_deadline_seconds: field("progressDeadlineSeconds", integer),
-          revision_history_limit: field("revisionHistoryLimit", integer),
-          paused: field("paused", flag),
-          template: field("template", object(POD_TEMPLATE)),
-        }),
-      ),
+      spec: field("spec", object(DEPLOYMENT_SPEC)),
     },
     ["wait_for_rollout", "timeouts"],
   ),
@@ -227,136 +119,28 @@ export const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
     "CronJob",
     {
       metadata,
-      spec: field(
-        "spec",
-        object({
-          schedule: field("schedule", text),
-          timezone: field("timeZone", text),
-          concurrency_policy: field("concurrencyPolicy", text),
-          starting_deadline_seconds: field("startingDeadlineSeconds", integer),
-          successful_jobs_history_limit: field("successfulJobsHistoryLimit", integer),
-          failed_jobs_history_limit: field("failedJobsHistoryLimit", integer),
-          suspend: field("suspend", flag),
-          job_template: field("jobTemplate", object({ metadata, spec: field("spec", object(JOB_SPEC)) })),
-        }),
-      ),
+      spec: field("spec", object(CRON_JOB_SPEC)),
     },
     ["timeouts"],
   ),
   kubernetes_horizontal_pod_autoscaler_v2: typed("autoscaling/v2", "HorizontalPodAutoscaler", {
     metadata,
-    spec: field(
-      "spec",
-      object({
-        scale_target_ref: field(
-          "scaleTargetRef",
-          object({
-            api_version: field("apiVersion", text),
-            kind: field("kind", text),
-            name: field("name", text),
-          }),
-        ),
-        min_replicas: field("minReplicas", integer),
-        max_replicas: field("maxReplicas", integer),
-        metric: field(
-          "metrics",
-          objects({
-            type: field("type", text),
-            resource: field(
-              "resource",
-              object({ name: field("name", text), target: field("target", object(METRIC_TARGET)) }),
-            ),
-            container_resource: field(
-              "containerResource",
-              object({
-                name: field("name", text),
-                container: field("container", text),
-                target: field("target", object(METRIC_TARGET)),
-              }),
-            ),
-          }),
-        ),
-        behavior: field(
-          "behavior",
-          object({
-            scale_up: field("scaleUp", object(SCALING_RULES)),
-            scale_down: field("scaleDown", object(SCALING_RULES)),
-          }),
-        ),
-      }),
-    ),
+    spec: field("spec", object(HPA_SPEC)),
   }),
   kubernetes_pod_disruption_budget_v1: typed("policy/v1", "PodDisruptionBudget", {
     metadata,
-    spec: field(
-      "spec",
-      object({
-        selector: field("selector", object(LABEL_SELECTOR)),
-        // Text in the provider, IntOrString in the API: "1" is one pod, "50%" a share.
-        min_available: field("minAvailable", intOrString),
-        max_unavailable: field("maxUnavailable", intOrString),
-      }),
-    ),
+    spec: field("spec", object(PDB_SPEC)),
   }),
   kubernetes_network_policy_v1: typed("networking.k8s.io/v1", "NetworkPolicy", {
     metadata,
-    spec: field(
-      "spec",
-      object({
-        pod_selector: field("podSelector", object(LABEL_SELECTOR)),
-        policy_types: field("policyTypes", texts),
-        ingress: field(
-          "ingress",
-          objects({
-            from: field("from", objects(NETWORK_POLICY_PEER)),
-            ports: field("ports", objects(NETWORK_POLICY_PORT)),
-          }),
-        ),
-        egress: field(
-          "egress",
-          objects({
-            to: field("to", objects(NETWORK_POLICY_PEER)),
-            ports: field("ports", objects(NETWORK_POLICY_PORT)),
-          }),
-        ),
-      }),
-    ),
+    spec: field("spec", object(NETWORK_POLICY_SPEC)),
   }),
   kubernetes_ingress_v1: typed(
     "networking.k8s.io/v1",
     "Ingress",
     {
       metadata,
-      spec: field(
-        "spec",
-        object({
-          ingress_class_name: field("ingressClassName", text),
-          default_backend: field("defaultBackend", object(BACKEND)),
-          rule: field(
-            "rules",
-            objects({
-              host: field("host", text),
-              http: field(
-                "http",
-                object({
-                  path: field(
-                    "paths",
-                    objects({
-                      path: field("path", text),
-                      path_type: field("pathType", text),
-                      backend: field("backend", object(BACKEND)),
-                    }),
-                  ),
-                }),
-              ),
-            }),
-          ),
-          tls: field(
-            "tls",
-            objects({ hosts: field("hosts", texts), secret_name: field("secretName", text) }),
-          ),
-        }),
-      ),
+      spec: field("spec", object(INGRESS_SPEC)),
     },
     ["wait_for_load_balancer", "timeouts"],
   ),
