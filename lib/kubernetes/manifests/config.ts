@@ -13,63 +13,86 @@ export class GoMirrorConfigError extends Error {
   }
 }
 
-// Every prop, so that a misspelt one in a JSON file is refused instead of ignored; `satisfies`
-// makes the compiler point here when a prop is added or renamed.
+/** What JSON gives a prop; the construct checks the values. */
+type JsonKind = "text" | "number" | "true or false" | "list of text" | "object";
+
+// Every prop with its kind, so that a misspelt prop is refused instead of ignored and a value of
+// the wrong kind is named before the construct trips over it; `satisfies` makes the compiler
+// point here when a prop is added or renamed.
 const PROPS = {
-  image: true,
-  imagePullPolicy: true,
-  imagePullSecrets: true,
-  name: true,
-  namespace: true,
-  createNamespace: true,
-  labels: true,
-  podAnnotations: true,
-  nodeSelector: true,
-  replicas: true,
-  resources: true,
-  autoscaling: true,
-  podDisruptionBudget: true,
-  topologySpread: true,
-  tmpSizeLimit: true,
-  service: true,
-  ingress: true,
-  networkPolicy: true,
-  storage: true,
-  proxy: true,
-  gitCredentials: true,
-  auth: true,
-  tls: true,
-  monitoring: true,
-} as const satisfies Record<keyof GoMirrorKubernetesProps, true>;
+  image: "text",
+  imagePullPolicy: "text",
+  imagePullSecrets: "list of text",
+  name: "text",
+  namespace: "text",
+  createNamespace: "true or false",
+  labels: "object",
+  podAnnotations: "object",
+  nodeSelector: "object",
+  replicas: "number",
+  resources: "object",
+  autoscaling: "object",
+  podDisruptionBudget: "object",
+  topologySpread: "object",
+  tmpSizeLimit: "text",
+  service: "object",
+  ingress: "object",
+  networkPolicy: "object",
+  storage: "object",
+  proxy: "object",
+  gitCredentials: "object",
+  auth: "object",
+  tls: "object",
+  monitoring: "object",
+} as const satisfies Record<keyof GoMirrorKubernetesProps, JsonKind>;
 
 const CLAIM_OPTIONS = {
-  accessMode: true,
-  size: true,
-  storageClassName: true,
-  existingClaimName: true,
-} as const satisfies Record<keyof PersistentVolumeClaimStorageOptions, true>;
+  accessMode: "text",
+  size: "text",
+  storageClassName: "text",
+  existingClaimName: "text",
+} as const satisfies Record<keyof PersistentVolumeClaimStorageOptions, JsonKind>;
 
 const S3_OPTIONS = {
-  bucket: true,
-  prefix: true,
-  endpoint: true,
-  region: true,
-  forcePathStyle: true,
-  credentialsSecret: true,
-  localScratchSizeLimit: true,
-} as const satisfies Record<keyof S3CompatibleStorageOptions, true>;
+  bucket: "text",
+  prefix: "text",
+  endpoint: "text",
+  region: "text",
+  forcePathStyle: "true or false",
+  credentialsSecret: "object",
+  localScratchSizeLimit: "text",
+} as const satisfies Record<keyof S3CompatibleStorageOptions, JsonKind>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function checkKeys(value: Record<string, unknown>, known: object, where: string): void {
-  const unknown = Object.keys(value).filter((k) => !Object.hasOwn(known, k));
+function kindOf(value: unknown): JsonKind | "a list" | "null" {
+  if (typeof value === "string") return "text";
+  if (typeof value === "number") return "number";
+  if (typeof value === "boolean") return "true or false";
+  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? "list of text" : "a list";
+  return value === null ? "null" : "object";
+}
+
+/** Refuses names `shape` does not list and values of another kind than it says; `path` "" is the top. */
+function checkShape(
+  value: Record<string, unknown>,
+  shape: Readonly<Record<string, JsonKind>>,
+  path: string,
+): void {
+  const unknown = Object.keys(value).filter((k) => !Object.hasOwn(shape, k));
   if (unknown.length > 0) {
     throw new GoMirrorConfigError(
-      `${where} has ${unknown.map((k) => `"${k}"`).join(", ")}, which is not a setting; ` +
-        `the settings are ${Object.keys(known).join(", ")}`,
+      `${path === "" ? "the config" : path} has ${unknown.map((k) => `"${k}"`).join(", ")}, ` +
+        `which is not a setting; the settings are ${Object.keys(shape).join(", ")}`,
     );
+  }
+  for (const [name, v] of Object.entries(value)) {
+    if (kindOf(v) !== shape[name]) {
+      const at = path === "" ? name : `${path}.${name}`;
+      throw new GoMirrorConfigError(`${at} is ${JSON.stringify(v)}; want ${shape[name]}`);
+    }
   }
 }
 
@@ -88,10 +111,10 @@ function storageFromJson(value: unknown): GoMirrorStorage {
     throw new GoMirrorConfigError(`storage.${kind} must be an object of options, like ${example}`);
   }
   if (kind === "s3") {
-    checkKeys(options, S3_OPTIONS, "storage.s3");
+    checkShape(options, S3_OPTIONS, "storage.s3");
     return GoMirrorStorage.s3(options as unknown as S3CompatibleStorageOptions);
   }
-  checkKeys(options, CLAIM_OPTIONS, "storage.persistentVolumeClaim");
+  checkShape(options, CLAIM_OPTIONS, "storage.persistentVolumeClaim");
   return GoMirrorStorage.persistentVolumeClaim(options as PersistentVolumeClaimStorageOptions);
 }
 
@@ -112,7 +135,7 @@ export function propsFromJson(textOfFile: string): GoMirrorKubernetesProps {
       `want one JSON object of GoMirrorKubernetes props, like { "image": "registry.example.com/gomirror:1.4.0" }`,
     );
   }
-  checkKeys(value, PROPS, "the config");
+  checkShape(value, PROPS, "");
   const { storage, ...rest } = value;
   return {
     ...(rest as unknown as GoMirrorKubernetesProps),

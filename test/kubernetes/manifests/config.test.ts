@@ -55,6 +55,17 @@ describe("propsFromJson", () => {
     );
   });
 
+  test("a prop or storage option of the wrong kind is named before the construct sees it", () => {
+    expect(refusal(JSON.stringify({ image: IMAGE, replicas: "2" }))).toBe(`replicas is "2"; want number`);
+    expect(refusal(JSON.stringify({ image: IMAGE, imagePullSecrets: "regcred" }))).toBe(
+      `imagePullSecrets is "regcred"; want list of text`,
+    );
+    expect(refusal(JSON.stringify({ image: IMAGE, ingress: null }))).toBe(`ingress is null; want object`);
+    expect(
+      refusal(JSON.stringify({ image: IMAGE, storage: { s3: { bucket: "b", forcePathStyle: "yes" } } })),
+    ).toBe(`storage.s3.forcePathStyle is "yes"; want true or false`);
+  });
+
   test("storage must name one kind, with an object of known options", () => {
     const example = `like { "persistentVolumeClaim": { "size": "20Gi" } } or { "s3": { "bucket": "go-modules" } }`;
     expect(refusal(JSON.stringify({ image: IMAGE, storage: { bucket: "go-modules" } }))).toBe(
