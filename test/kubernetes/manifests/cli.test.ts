@@ -101,6 +101,14 @@ test("usage: --help, and what is missing or unknown", () => {
     2,
     "gomirror-kubernetes: manifests wants --config FILE, the construct props as JSON\nsee gomirror-kubernetes --help\n",
   ]);
+  const nothing = gomirrorKubernetes([]);
+  expect([nothing.status, nothing.stderr]).toEqual([
+    2,
+    "gomirror-kubernetes: want a command: manifests\nsee gomirror-kubernetes --help\n",
+  ]);
+  const flag = gomirrorKubernetes(["manifests", "--conf", "x.json"]);
+  expect(flag.status).toBe(2);
+  expect(flag.stderr).toMatch(/^gomirror-kubernetes: Unknown option '--conf'/);
   const unknown = gomirrorKubernetes(["manifest", "--config", "x.json"]);
   expect([unknown.status, unknown.stderr]).toEqual([
     2,

@@ -85,6 +85,27 @@ describe("attributes the tables do not know", () => {
     );
   });
 
+  test("an object without a name is refused: kubectl apply finds objects by name", () => {
+    const mirror = mirrorIn();
+    mirror.serviceAccount.addOverride("metadata.name", null);
+    expect(refusal(() => goMirrorManifests(mirror))).toBe(
+      "kubernetes_service_account_v1.Mirror_ServiceAccount_CCEA53E8: metadata.name: kubectl apply needs a name",
+    );
+  });
+
+  test("kubernetes_manifest: the manifest needs its type and name, and other attributes are refused", () => {
+    const unnamed = mirrorIn({ monitoring: {} });
+    unnamed.prometheusRule!.addOverride("manifest.kind", null);
+    expect(refusal(() => goMirrorManifests(unnamed))).toBe(
+      "kubernetes_manifest.Mirror_PrometheusRule_2240C225: manifest: needs apiVersion, kind and metadata.name",
+    );
+    const extra = mirrorIn({ monitoring: {} });
+    extra.prometheusRule!.addOverride("object", { kind: "PrometheusRule" });
+    expect(refusal(() => goMirrorManifests(extra))).toMatch(
+      /^kubernetes_manifest\.Mirror_PrometheusRule_2240C225: object: the manifest renderer does not know this attribute/,
+    );
+  });
+
   test("a block the API holds once, given twice, is refused", () => {
     const mirror = mirrorIn();
     const selector = { match_labels: { a: "b" } };
@@ -165,6 +186,35 @@ describe("references", () => {
     expect(refusal(() => goMirrorManifests(other))).toMatch(
       /metadata\.annotations\.up: "\$\{upper\(.*\)\}" cannot be written as a plain value: it is a Terraform expression/,
     );
+  });
+
+  test.each([
+    ["a template directive", "%{ if true }x%{ endif }", "holds a Terraform template directive"],
+    [
+      "an unterminated interpolation",
+      "${kubernetes_service_v1.Mirror_Service_B8C9ADC7",
+      "has an unterminated",
+    ],
+    [
+      "a resource outside the stack",
+      "${kubernetes_secret_v1.absent.metadata[0].name}",
+      "is not a resource of this stack",
+    ],
+    [
+      "a block put into text",
+      "x-${kubernetes_service_v1.Mirror_Service_B8C9ADC7.metadata}",
+      "puts a block or list into text",
+    ],
+    [
+      "a reference to itself",
+      "${kubernetes_deployment_v1.Mirror_Deployment_8D5C4074.metadata[0].annotations.loop}",
+      "references chain more than 16 deep",
+    ],
+  ])("%s is refused", (_what, value, problem) => {
+    const mirror = mirrorIn();
+    mirror.deployment.addOverride("metadata.annotations.loop", value);
+    expect(refusal(() => goMirrorManifests(mirror))).toContain(`${DEPLOYMENT}: metadata.annotations.loop: `);
+    expect(refusal(() => goMirrorManifests(mirror))).toContain(problem);
   });
 
   test("Terraform's escapes for a literal ${ and %{ are unescaped", () => {
