@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -76,12 +76,24 @@ describe("npm pack", () => {
     expect(files.filter((f) => f.startsWith("tools/"))).toEqual([]);
   });
 
-  it("gives a working gomirror command and entry points", () => {
+  it("gives working gomirror and gomirror-kubernetes commands and entry points", () => {
     const pkg = path.join(work, "package");
     const help = execFileSync(process.execPath, [path.join(pkg, "dist/bin/gomirror.js"), "--help"], {
       encoding: "utf8",
     });
     expect(help).toMatch(/GOMIRROR_LISTEN/);
+    const packageJson = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    expect(packageJson.bin["gomirror-kubernetes"]).toBe("dist/bin/gomirror-kubernetes.js");
+    const config = path.join(work, "mirror.json");
+    writeFileSync(config, JSON.stringify({ image: "registry.example.com/gomirror:1.0.0" }));
+    const yaml = execFileSync(
+      process.execPath,
+      [path.join(pkg, packageJson.bin["gomirror-kubernetes"]), "manifests", "--config", config],
+      { encoding: "utf8" },
+    );
+    expect(yaml).toMatch(/^apiVersion: v1\nkind: Namespace\n/);
     const probe = `const p = require(${JSON.stringify(path.join(pkg, "dist/lib/proxy/index.js"))}); console.log(typeof p.startProxy, typeof p.loadConfig)`;
     expect(execFileSync(process.execPath, ["-e", probe], { encoding: "utf8" }).trim()).toBe(
       "function function",

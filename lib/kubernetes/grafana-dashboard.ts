@@ -216,6 +216,14 @@ export function goMirrorDashboard(ctx: MonitoringContext, title: string): Record
   };
 }
 
+/**
+ * Text that Terraform must take as it is: Grafana's `${datasource}` would otherwise be read as a
+ * Terraform interpolation (and `%{` as a directive). Terraform writes the literal back unescaped.
+ */
+function terraformLiteral(text: string): string {
+  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
+}
+
 export function createGrafanaDashboard(
   scope: Construct,
   o: GrafanaDashboardOptions,
@@ -229,6 +237,6 @@ export function createGrafanaDashboard(
       labels: { ...ctx.labels, ...(o.labels ?? { grafana_dashboard: "1" }) },
       annotations: o.folder !== undefined ? { grafana_folder: o.folder } : undefined,
     },
-    data: { [`gomirror-${ctx.name}.json`]: JSON.stringify(goMirrorDashboard(ctx, title)) },
+    data: { [`gomirror-${ctx.name}.json`]: terraformLiteral(JSON.stringify(goMirrorDashboard(ctx, title))) },
   });
 }

@@ -27,3 +27,7 @@ export { goMirrorDashboard } from "./grafana-dashboard";
 export type { GrafanaDashboardOptions } from "./grafana-dashboard";
 export { GoMirrorKubernetesPropsError } from "./validation";
 export type { SyncScheduleOptions } from "./sync";
+export { goMirrorManifests } from "./manifests/render";
+export { manifestsToYaml } from "./manifests/yaml";
+export { GoMirrorManifestError } from "./manifests/fields";
+export type { KubernetesManifest } from "./manifests/fields";

@@ -2,10 +2,11 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { EndpointHistogram, ProxyMetrics } from "../../lib/proxy/metrics";
 import { type Json, only, resources, synth } from "./synth";
 
+/** The dashboard as Terraform writes it to the cluster: `$${` in the Terraform JSON is a literal `${`. */
 const dashboardOf = (tf: Json): { map: Json; model: Json } => {
   const map = only(tf, "kubernetes_config_map_v1");
   const [json] = Object.values(map.data as Record<string, string>);
-  return { map, model: JSON.parse(json!) };
+  return { map, model: JSON.parse(json!.replace(/\$\$\{/g, "${")) };
 };
 
 describe("Grafana dashboard", () => {
@@ -16,6 +17,12 @@ describe("Grafana dashboard", () => {
 
   const { tf } = synth({ monitoring: { grafanaDashboard: {} } });
   const { map, model } = dashboardOf(tf);
+
+  it("escapes Grafana's ${datasource} so that Terraform does not read it as an interpolation", () => {
+    const [json] = Object.values(map.data as Record<string, string>);
+    expect(json).toContain('"uid":"$${datasource}"');
+    expect(json).not.toMatch(/(^|[^$])\$\{/);
+  });
 
   it("is a ConfigMap beside the mirror with the label Grafana's sidecar watches", () => {
     expect(map.metadata.name).toBe("gomirror-dashboard");
