@@ -59,6 +59,10 @@ export async function startGomirrorProcess(
     env: {
       PATH: process.env.PATH,
       TMPDIR: process.env.TMPDIR,
+      // ts-node's compile cache goes where global-setup.ts put it, not into the run's TMPDIR.
+      ...(process.env.V8_COMPILE_CACHE_CACHE_DIR && {
+        V8_COMPILE_CACHE_CACHE_DIR: process.env.V8_COMPILE_CACHE_CACHE_DIR,
+      }),
       GOMIRROR_LOG_LEVEL: "info",
       ...env,
       GOMIRROR_LISTEN: `127.0.0.1:${port}`,

@@ -347,8 +347,14 @@ async function sendOversized(res: http.ServerResponse, bytes: number): Promise<v
     sent += n;
     if (!res.write(chunk.subarray(0, n))) {
       await new Promise<void>((resolve) => {
-        res.once("drain", resolve);
-        res.once("close", resolve);
+        // Whichever comes first; the other listener goes too, or they pile up on a long answer.
+        const done = (): void => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
       });
     }
   }
