@@ -53,10 +53,23 @@ describe("npm pack", () => {
     }
   });
 
-  it("leaves out tests and TypeScript sources", () => {
-    expect(files.filter((f) => f.startsWith("test/") || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual(
-      [],
+  it("leaves out tests, benchmarks and TypeScript sources (but for the examples)", () => {
+    expect(files.filter((f) => /^(test|bench)\//.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("examples/")),
+    ).toEqual([]);
+  });
+
+  it("holds the licence and every file README.md and docs/ link to", () => {
+    expect(files).toEqual(expect.arrayContaining(["LICENSE", "CHANGELOG.md", "BENCHMARKS.md"]));
+    const broken = ["README.md", ...files.filter((f) => /^docs\/.*\.md$/.test(f))].flatMap((doc) =>
+      [...readFileSync(path.join(work, "package", doc), "utf8").matchAll(/\]\(([^)#\s]+)[^)]*\)/g)]
+        .map((m) => m[1]!)
+        .filter((t) => !/^[a-z]+:/.test(t))
+        .map((t) => path.posix.normalize(path.posix.join(path.posix.dirname(doc), t)))
+        .filter((f) => !files.some((shipped) => shipped === f || shipped.startsWith(`${f}/`))),
     );
+    expect(broken).toEqual([]);
   });
 
   it("makes its users install no Node.js binary (the one the tests run on is for development)", () => {
