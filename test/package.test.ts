@@ -66,7 +66,7 @@ describe("npm pack", () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   /** Runs node with the package's files allowed to load only peers and built-ins. */
-  function nodeWithPeersOnly(args: string[]) {
+  function nodeWithPeersOnly(args: string[], peers = Object.keys(manifest.peerDependencies)) {
     return spawnSync(process.execPath, ["-r", PEERS_ONLY, ...args], {
       cwd: work,
       encoding: "utf8",
@@ -74,7 +74,7 @@ describe("npm pack", () => {
       env: {
         ...process.env,
         GOMIRROR_PACKAGE_DIR: pkg,
-        GOMIRROR_ALLOWED_PACKAGES: Object.keys(manifest.peerDependencies).join(","),
+        GOMIRROR_ALLOWED_PACKAGES: peers.join(","),
       },
     });
   }
@@ -196,6 +196,19 @@ describe("npm pack", () => {
     ]);
     expect(yaml.stderr).toBe("");
     expect(yaml.stdout).toMatch(/^apiVersion: v1\nkind: Namespace\n/);
+  });
+
+  it("says which peers gomirror-kubernetes needs where only the AWS ones are installed", () => {
+    const config = path.join(work, "mirror.json");
+    writeFileSync(config, JSON.stringify({ image: "registry.example.com/gomirror:1.0.0" }));
+    const bin = path.join(pkg, manifest.bin["gomirror-kubernetes"]!);
+    const run = nodeWithPeersOnly([bin, "manifests", "--config", config], ["aws-cdk-lib", "constructs"]);
+    expect(run.status).toBe(2);
+    const peers = manifest.peerDependencies;
+    expect(run.stderr).toMatch(/^gomirror-kubernetes: cannot load (cdktf|@cdktf\/provider-kubernetes): /);
+    expect(run.stderr).toContain(
+      `npm install cdktf@${peers.cdktf} @cdktf/provider-kubernetes@${peers["@cdktf/provider-kubernetes"]}`,
+    );
   });
 
   /** The packages an entry point's declarations name, following their relative imports. */
