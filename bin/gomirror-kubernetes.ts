@@ -69,7 +69,9 @@ async function loadRenderer() {
       ...(await import("../lib/kubernetes/validation")),
     };
   } catch (err) {
-    const missing = PEERS.find((p) => (err as Error).message.includes(`'${p}'`));
+    // Node names the module asked for: the package, or a file in it (`@cdktf/provider-kubernetes/lib/...`).
+    const message = (err as Error).message;
+    const missing = PEERS.find((p) => message.includes(`'${p}'`) || message.includes(`'${p}/`));
     if ((err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && missing !== undefined) {
       fail(
         `cannot load ${missing}: the manifests are rendered by the cdktf construct, so install its peer ` +

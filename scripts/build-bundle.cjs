@@ -204,4 +204,71 @@ async function buildBundle({ root, outdir, minify = true, sourcemap = false, hea
   return { metafile: result.metafile, groups };
 }
 
-module.exports = { buildBundle, LAZY_GROUPS };
+/**
+ * Bundles one module of the npm package (`entry`, a .ts file under lib/) into `outfile`, with the
+ * packages it uses inlined so that users install none of them: the proxy's entry point
+ * (`gomirror/proxy`), whose AWS SDK is carried as in the server bundle, and any file the
+ * constructs load that imports a package other than a peer. `shared` lists the sources that stay
+ * separate files beside the bundle (the constructs load them too, so both see one copy of each
+ * class); imports of them stay `require`s of the compiled file. `external` names the packages
+ * left for the user to install (the peer dependencies).
+ */
+async function buildLibraryBundle({ root, entry, outfile, shared, external }) {
+  const esbuild = require(require.resolve("esbuild", { paths: [root] }));
+  const entryFile = path.join(root, entry);
+  const sharedFiles = new Set([...shared].map((f) => path.join(root, f)));
+  sharedFiles.delete(entryFile);
+  const sharedPlugin = {
+    name: "shared-modules",
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const base = path.resolve(args.resolveDir, args.path);
+        const file = [`${base}.ts`, path.join(base, "index.ts")].find((f) => sharedFiles.has(f));
+        if (file === undefined) return undefined;
+        // The bundle sits where the entry's compiled file would: the same relative paths hold.
+        let rel = path
+          .relative(path.dirname(entryFile), file.slice(0, -".ts".length))
+          .split(path.sep)
+          .join("/");
+        if (!rel.startsWith(".")) rel = `./${rel}`;
+        return { path: rel, external: true };
+      });
+    },
+  };
+  // Which packages the entry's own code imports: a lazy group is carried only where it is used.
+  const probe = await esbuild.build({
+    ...baseOptions(root, false),
+    entryPoints: [entryFile],
+    packages: "external",
+    plugins: [sharedPlugin],
+    write: false,
+    outfile,
+  });
+  const imported = new Set(
+    Object.values(probe.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path)),
+  );
+  const usesGroup = (p) => imported.has(p);
+  const groups = {};
+  for (const [name, packages] of Object.entries(LAZY_GROUPS)) {
+    if (!packages.some(usesGroup)) continue;
+    groups[name] = { packages, ...(await buildGroup(esbuild, root, true, packages)) };
+  }
+  const result = await esbuild.build({
+    ...baseOptions(root, false),
+    // Readable, for users' stack traces; the carried groups are minified (they are compressed).
+    minifySyntax: true,
+    entryPoints: [entryFile],
+    external,
+    plugins: [sharedPlugin, lazyGroupsPlugin(groups)],
+    outfile,
+    write: false,
+  });
+  const [file] = result.outputFiles;
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  const text = Object.keys(groups).length > 0 ? withCarriedGroups(file.text, groups) : file.text;
+  fs.writeFileSync(outfile, latin1(text));
+  checkLazy(result.metafile, groups, outfile);
+  return { metafile: result.metafile, groups };
+}
+
+module.exports = { buildBundle, buildLibraryBundle, LAZY_GROUPS };
