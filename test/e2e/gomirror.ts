@@ -33,6 +33,8 @@ export async function startTestMirror(options: TestMirrorOptions): Promise<TestM
       GOPROXY: options.goproxy,
       GOSUMDB: "off",
       GOMIRROR_STORAGE: storage,
+      // Beside the storage, not the default one in the temp directory that outlives a process.
+      GOMIRROR_GIT_CACHE: `${storage}.git-cache`,
       GOMIRROR_LISTEN: "127.0.0.1:0",
       // GOMIRROR_TEST_LOG_LEVEL=debug shows the server's logs while debugging a test
       GOMIRROR_LOG_LEVEL: process.env.GOMIRROR_TEST_LOG_LEVEL ?? "silent",
@@ -46,6 +48,7 @@ export async function startTestMirror(options: TestMirrorOptions): Promise<TestM
     storage,
     async close(closeOptions = {}) {
       await proxy.close();
+      removeTree(`${storage}.git-cache`);
       if (!closeOptions.keepStorage) removeTree(storage);
     },
   };

@@ -43,6 +43,8 @@ export async function startTestProxy(env: Record<string, string>, deps: ProxyDep
       GOSUMDB: "off",
       GOMIRROR_LISTEN: "127.0.0.1:0",
       GOMIRROR_STORAGE: storage,
+      // Beside the storage, not the default one in the temp directory that outlives a process.
+      GOMIRROR_GIT_CACHE: `${storage}.git-cache`,
       GOMIRROR_SHUTDOWN_GRACE: "2",
       ...env,
     },
@@ -69,6 +71,7 @@ export async function startTestProxy(env: Record<string, string>, deps: ProxyDep
     async close() {
       await proxy.close();
       rmSync(storage, { recursive: true, force: true });
+      rmSync(`${storage}.git-cache`, { recursive: true, force: true });
     },
   };
 }

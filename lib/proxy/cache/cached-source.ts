@@ -79,6 +79,8 @@ export class CachedSource implements ModuleSource {
   private readonly flights = new SingleFlight<unknown>();
   private readonly zipFills: ZipFills;
   private readonly memory: MemoryCache<Remembered>;
+  /** The spool directory made here when the options name none (removed by drain()). */
+  private readonly ownSpools: SpoolDirectory | undefined;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -92,11 +94,12 @@ export class CachedSource implements ModuleSource {
     this.memory = new MemoryCache(memoryBytes, Math.min(MEMORY_FILE_BYTES, Math.floor(memoryBytes / 16)));
     this.ttlMs = options.ttlSeconds * 1000;
     this.now = options.now ?? Date.now;
+    this.ownSpools = options.spools === undefined ? new SpoolDirectory() : undefined;
     this.zipFills = new ZipFills({
       streamAfterBytes: options.streamAfterBytes ?? 1024 * 1024,
       inner,
       storage,
-      spools: options.spools ?? new SpoolDirectory(),
+      spools: options.spools ?? this.ownSpools!,
       logger: options.logger,
       metrics: options.metrics,
     });
@@ -202,9 +205,13 @@ export class CachedSource implements ModuleSource {
     return key;
   }
 
-  /** Settles once every download and store running now has finished (graceful shutdown). */
+  /**
+   * Settles once every download and store running now has finished (graceful shutdown, the end
+   * of a command); a spool directory this source made itself is removed then too.
+   */
   async drain(): Promise<void> {
     await Promise.all([this.flights.drain(), this.zipFills.drain()]);
+    await this.ownSpools?.remove();
   }
 
   /** A query's answer, once checked, also fills the canonical `.info`, which never changes. */

@@ -470,6 +470,7 @@ describe("CachedSource memory", () => {
       logger: silentLogger(),
       memoryBytes,
       now: () => t.clock.now,
+      spools: new SpoolDirectory({ root: t.dir }),
     });
   }
 
