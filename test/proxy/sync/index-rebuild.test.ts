@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runIndexCommand } from "../../../bin/index";
+import { runIndexCommand } from "../../../bin/index-command";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { IndexLog } from "../../../lib/proxy/sync/index-log";
 import { IndexedStorage } from "../../../lib/proxy/sync/indexed-storage";

@@ -1,3 +1,4 @@
+/** `gomirror index`: the record behind /index (named so, not index.ts, which reads as a barrel). */
 import { loadConfig } from "../lib/proxy/config";
 import { openStorage } from "../lib/proxy/storage/open";
 import { IndexLog } from "../lib/proxy/sync/index-log";
