@@ -388,7 +388,9 @@ export class CachedSource implements ModuleSource {
       return await this.fill(key, fetch, encode, { maxBytes: limit });
     } catch (err) {
       if (stale && !isNotFound(err) && !(err instanceof ProxyError && err.kind === "invalid")) {
-        this.options.logger.warn(
+        // With GOPROXY=off (an air-gapped mirror) stored answers are how it works, not a fault.
+        const refused = err instanceof ProxyError && err.kind === "forbidden";
+        this.options.logger[refused ? "debug" : "warn"](
           {
             event: "serving_stale",
             key,
