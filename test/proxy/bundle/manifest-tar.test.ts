@@ -1,5 +1,6 @@
 import {
   createWriteStream,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -146,7 +147,8 @@ describe("bundle tars", () => {
     await w.add(MANIFEST_NAME, Buffer.from("{}"));
     await w.add(long, Buffer.from("module m\n"));
     await w.addStream("z.zip", 5, Readable.from([Buffer.from("ab"), Buffer.from("cde")]));
-    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^b\.tar\.[0-9a-f]{12}\.part$/)]);
+    // The temporary file opens when the stream gets to it: only the bundle's absence is certain.
+    expect(existsSync(file)).toBe(false);
     await w.finish();
     expect(readdirSync(dir)).toEqual(["b.tar"]);
     expect(await entries(file)).toEqual([
