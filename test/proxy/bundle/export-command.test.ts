@@ -6,6 +6,7 @@ import { runExportCommand } from "../../../bin/bundle";
 import { storageKeys } from "../../../lib/proxy/cache/keys";
 import { MANIFEST_NAME, parseManifest, type BundleManifest } from "../../../lib/proxy/bundle/manifest";
 import { readTar } from "../../../lib/proxy/bundle/tar";
+import { hashGoMod } from "../../../lib/proxy/module/dirhash";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { formatTimestamp } from "../../../lib/proxy/sync/index-log";
 import { IndexedStorage } from "../../../lib/proxy/sync/indexed-storage";
@@ -60,5 +61,28 @@ describe("gomirror export --since a time", () => {
     expect(await runExportCommand(["--out", out, "--since", between, list], { ...io, env })).toBe(0);
     expect(stdout).toMatch(/1 versions \(1 zips\)/);
     expect((await manifestOf(out)).modules.map((m) => m.path)).toEqual(["example.test/new"]);
+  });
+
+  it("reads any *.sum file as a go.sum (go.work.sum too), checking its hashes", async () => {
+    const storageDir = path.join(dir, "storage");
+    const storage = new IndexedStorage(new DiskStorage(storageDir));
+    await store(storage, "example.test/ws");
+    const sum = path.join(dir, "go.work.sum");
+    const modHash = await hashGoMod(Buffer.from("module example.test/ws\n"));
+    writeFileSync(sum, `example.test/ws v1.0.0/go.mod ${modHash}\n`);
+    const out = path.join(dir, "ws.tar");
+    const io = { stdout: () => undefined, stderr: () => undefined, tty: false };
+    const env = {
+      GOPROXY: "off",
+      GOSUMDB: "off",
+      GOMIRROR_LOG_LEVEL: "silent",
+      GOMIRROR_STORAGE: storageDir,
+    };
+    expect(await runExportCommand(["--out", out, sum], { ...io, env })).toBe(0);
+    expect((await manifestOf(out)).modules).toEqual([
+      { path: "example.test/ws", version: "v1.0.0", mod: { h1: modHash, size: 23 }, private: true },
+    ]);
+    writeFileSync(sum, `example.test/ws v1.0.0/go.mod h1:${"A".repeat(43)}=\n`);
+    await expect(runExportCommand(["--out", out, sum], { ...io, env })).rejects.toThrow(/but go\.sum says/);
   });
 });
