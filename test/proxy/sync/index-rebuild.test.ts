@@ -6,6 +6,7 @@ import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { IndexLog } from "../../../lib/proxy/sync/index-log";
 import { IndexedStorage } from "../../../lib/proxy/sync/indexed-storage";
 import { MemoryStorage } from "../sumdb/memory-storage";
+import { startTestProxy } from "../../support/proxy";
 
 /** Rebuilding /index from what the storage holds: files stored before the feed, or by other means. */
 
@@ -90,6 +91,28 @@ describe("rebuilding the index from the storage", () => {
       expect(out).toMatch(/ 0 entries added/);
       await expect(runIndexCommand([], io)).rejects.toThrow(/index wants --rebuild/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a mirror started over a storage filled before the feed lists it at /index", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "gomirror-index-serve-"));
+    await unindexed(new DiskStorage(dir));
+    const mirror = await startTestProxy({ GOPROXY: "off", GOMIRROR_STORAGE: dir });
+    try {
+      const res = await fetch(`${mirror.url}/index`);
+      expect(res.status).toBe(200);
+      const lines = (await res.text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { Path: string; Version: string });
+      expect(shape(lines)).toEqual([
+        "example.test/Upper@v2.0.0+incompatible",
+        "example.test/b@v1.0.0",
+        "example.test/b@v1.0.0",
+      ]);
+    } finally {
+      await mirror.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
