@@ -45,8 +45,9 @@ export const EXPORT_USAGE = `gomirror export: write a bundle of module versions 
 Usage:
   gomirror export --out bundle.tar [--storage S | --mirror URL] [--since BUNDLE|TIME] WHAT...
 
-WHAT is any mix of: a go.sum file (every version it records), a go.mod file (its requirement
-graph), a list file (module@version per line) or module@version arguments.
+WHAT is any mix of: a go.sum or go.work.sum file (every version it records), a go.mod file (its
+requirement graph), a list file (module@version per line, or go list -m all output) or
+module@version arguments.
 
 Flags:
   --out FILE        the bundle to write (appears only once complete)
@@ -139,7 +140,8 @@ async function wantedFrom(args: readonly string[], source: ModuleSource): Promis
     }
     const text = readFileSync(arg, "utf8");
     const base = path.basename(arg);
-    if (base === "go.sum") lists.push(parseGoSum(text, arg));
+    // go.sum, and go.work.sum or any other file in its format
+    if (base.endsWith(".sum")) lists.push(parseGoSum(text, arg));
     else if (base === "go.mod") lists.push(await requirementGraph(text, (p, v) => source.mod(p, v)));
     else lists.push(parseVersionList(text, arg));
   }

@@ -12,6 +12,7 @@ import { runTokenCommand } from "./token";
 import { runWarmCommand } from "./warm";
 import { EXPORT_USAGE, IMPORT_USAGE, runExportCommand, runImportCommand, type CommandIo } from "./bundle";
 import { UsageError } from "./command-args";
+import { INDEX_USAGE, runIndexCommand } from "./index-command";
 import { runSyncCommand, SYNC_USAGE } from "./sync";
 
 const USAGE = `gomirror: a private Go module proxy (GOPROXY server)
@@ -29,6 +30,8 @@ Usage:
                                check a bundle whole, then store it
   gomirror sync --from URL [--token T] [--since TIME]
                                copy what another gomirror stored and this one lacks
+  gomirror index --rebuild [--storage S]
+                               add what the storage holds to the /index feed
   gomirror probe [--goproxy LIST]
                                measure candidate upstreams and rank them
   gomirror warm --mirror URL | --storage LOC [go.sum | go.mod | module@version ...]
@@ -142,6 +145,7 @@ const COMMANDS: Record<
   export: { usage: EXPORT_USAGE, run: runExportCommand },
   import: { usage: IMPORT_USAGE, run: runImportCommand },
   sync: { usage: SYNC_USAGE, run: runSyncCommand },
+  index: { usage: INDEX_USAGE, run: runIndexCommand },
 };
 
 async function runCommand(name: string, argv: string[]): Promise<number> {

@@ -229,8 +229,9 @@ describeWithTools(
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/ 0 files stored, \d+ already present/);
 
+      // No TTL: every list answer is asked of the upstream, which is off, so the stored one serves.
       const mirrorB = await start(
-        { GOPROXY: "off", GOSUMDB: `${key.verifier} ${UNREACHABLE}` },
+        { GOPROXY: "off", GOSUMDB: `${key.verifier} ${UNREACHABLE}`, GOMIRROR_CACHE_TTL: "0" },
         storage,
         logsB,
       );
@@ -257,6 +258,15 @@ describeWithTools(
         expect(db.requests.length).toBe(before);
         const goSum = (dir: string): string => readFileSync(path.join(dir, "go.sum"), "utf8");
         expect(goSum(offline.moduleDir)).toBe(goSum(program.moduleDir));
+        // The imported versions are listed as if B had fetched them: -versions and @latest work.
+        const versions = await offline.run(["list", "-m", "-versions", "example.test/ag/c"]);
+        expectGoSuccess(versions, "go list -m -versions against mirror B");
+        expect(versions.stdout).toBe("example.test/ag/c v1.1.0\n");
+        const latest = await offline.run(["get", "example.test/ag/b@latest"]);
+        expectGoSuccess(latest, "go get @latest against mirror B");
+        const listed = await offline.run(["list", "-m", "example.test/ag/b"]);
+        expect(listed.stdout).toBe("example.test/ag/b v1.2.0\n");
+        expect(readFileSync(path.join(storage, "example.test/ag/a/@v/list"), "utf8")).toBe("v1.0.0\n");
         // A go.sum that disagrees with B (a module it never verified) still fails: nothing is invented.
         writeFileSync(path.join(offline.moduleDir, "go.sum"), "");
         const unknown = await offline.run(["mod", "download", "example.test/ag/c@v1.0.0"], {
@@ -375,6 +385,8 @@ describeWithTools({ go: true }, "sync: a mirror copies what a peer stored, over 
     for (const f of wanted) {
       expect(readFileSync(path.join(storage, f)).equals(readFileSync(path.join(work, "a", f)))).toBe(true);
     }
+    // What arrived is listed, as a mirror that fetched it would list it.
+    expect(readFileSync(path.join(storage, "example.test/sync/m000/@v/list"), "utf8")).toBe("v1.0.0\n");
     const again = await gomirror(["sync", "--from", frontUrl], env);
     expect(again.stdout).toMatch(/ 0 copied/);
     expect(again.status).toBe(0);

@@ -3,11 +3,14 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runWarmCommand } from "../../bin/warm";
+import { DiskStorage } from "../../lib/proxy/storage/disk";
+import { IndexLog } from "../../lib/proxy/sync/index-log";
 import { addToken } from "../../lib/proxy/auth/token-store";
 import { FIXTURE, standardFixtures, writeProxyTree } from "../support/fixtures";
 import { createGoWorkspace, expectGoSuccess, removeTree, type GoWorkspace } from "../support/gocmd";
 import { describeWithTools } from "../support/tools";
 import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
+import { filesUnder } from "./airgap-support";
 import { startTestMirror, type TestMirror } from "./gomirror";
 
 /**
@@ -158,6 +161,11 @@ describeWithTools({ go: true }, "gomirror warm from the go command's own files",
     expect(run.code).toBe(0);
     // chain/b v1.2.0 is selected; chain/c v1.0.0 too (only its go.mod would not do).
     expect(run.stdout).toMatch(/warmed \d+ module versions: \d+ files fetched, 0 already there, 0 failed\n$/);
+    // Recorded for /index as it is stored (no rebuild needed): one entry per .mod and .zip.
+    const recorded = await new IndexLog(new DiskStorage(storage), undefined, false).read(0, 2000);
+    const moduleFiles = filesUnder(storage).filter((f) => /\/@v\/[^/]+\.(mod|zip)$/.test(f));
+    expect(recorded.length).toBe(moduleFiles.length);
+    expect(recorded.length).toBeGreaterThan(0);
 
     const again = await warmInProcess(["--storage", storage, goSum], {
       GOPROXY: upstream.url,

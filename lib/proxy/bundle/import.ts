@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { listHeldVersions } from "../cache/version-list";
 import { MAX_GO_MOD_BYTES, MAX_ZIP_BYTES } from "../limits";
 import { hashGoMod, hashZipFile } from "../module/dirhash";
 import { readLimited } from "../read-limited";
@@ -229,6 +230,8 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
     } finally {
       storing.stop();
     }
+    // Listed as a mirror that fetched them lists them (also with every upstream off).
+    await listHeldVersions(options.storage, manifest.modules);
     return {
       ok: true,
       failures,

@@ -55,13 +55,25 @@ export function parseGoSum(text: string, file = "go.sum"): WantedVersion[] {
   }));
 }
 
-/** `path@version` or `path version` lines; blank lines and `#` comments are skipped. */
+/**
+ * A list file: `path@version` or `path version` lines, blank lines and `#` comments skipped; or
+ * `go list -m all` output as it comes: the main module (a path alone) is skipped, a replaced
+ * module (`path version => new version`) stands for its replacement, a directory replacement
+ * (`=> ../dir`) has nothing to bundle, and `-u`/`-retracted` notes (`[v1.2.4]`, `(retracted)`)
+ * are ignored.
+ */
 export function parseVersionList(text: string, file: string): WantedVersion[] {
   const out: WantedVersion[] = [];
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/#.*/, "").trim();
     if (line === "") return;
-    out.push(parseModuleArg(line.replace(/\s+/, "@"), `${file}:${i + 1}`));
+    const where = `${file}:${i + 1}`;
+    const [left, right] = line.split(/\s+=>\s+/);
+    const fields = (right ?? left).split(/\s+/).filter((f) => !/^[[(]/.test(f));
+    if (fields.length === 1 && !fields[0].includes("@")) return; // the main module, or a directory
+    if (fields.length > 2)
+      throw new SelectionError(`${where}: want "module version", got ${JSON.stringify(line)}`);
+    out.push(parseModuleArg(fields.join("@"), where));
   });
   return out;
 }
@@ -82,6 +94,10 @@ interface ModVer {
 
 /** The directives of a go.mod that shape its requirement graph. */
 export interface GoModGraphDirectives {
+  /** The `module` directive; the main module's path never gets a zip. */
+  module?: string;
+  /** The `go` directive: from 1.17 on, the go command prunes the module graph. */
+  go?: string;
   readonly requires: ModVer[];
   readonly excludes: Set<string>;
   /** `path` or `path@version` to a module replacement, or "local" for a directory. */
@@ -92,7 +108,7 @@ function unquote(token: string): string {
   return token.startsWith('"') && token.endsWith('"') ? (JSON.parse(token) as string) : token;
 }
 
-/** Reads `require`, `exclude` and `replace` (single lines and blocks), as modfile does for the graph. */
+/** Reads `module`, `go`, `require`, `exclude` and `replace` (single lines and blocks). */
 export function parseGoModDirectives(text: string): GoModGraphDirectives {
   const result: GoModGraphDirectives = { requires: [], excludes: new Set(), replaces: new Map() };
   let block: string | undefined;
@@ -112,6 +128,8 @@ export function parseGoModDirectives(text: string): GoModGraphDirectives {
 }
 
 function directive(verb: string, args: string[], into: GoModGraphDirectives): void {
+  if (verb === "module" && args.length === 1) into.module = args[0];
+  if (verb === "go" && args.length === 1) into.go = args[0];
   if (verb === "require" && args.length >= 2) into.requires.push({ path: args[0], version: args[1] });
   if (verb === "exclude" && args.length >= 2) into.excludes.add(`${args[0]}@${args[1]}`);
   if (verb === "replace") {
@@ -123,44 +141,103 @@ function directive(verb: string, args: string[], into: GoModGraphDirectives): vo
   }
 }
 
+/** Whether a go.mod's `go` directive makes the go command prune its module graph (go 1.17 on). */
+export function prunesGraph(go: string | undefined): boolean {
+  const m = /^1\.(\d+)/.exec(go ?? "");
+  return m !== null && Number(m[1]) >= 17;
+}
+
 /**
- * The requirement graph of a main module's go.mod, walked as the go command's unpruned module
- * graph is: every reachable version's go.mod, with the main module's replacements and
- * exclusions applied; the version of each path that minimal version selection picks gets its
- * zip. `readMod` fetches a version's go.mod.
+ * The requirement graph of a main module's go.mod. Every version reachable through the
+ * requirements of every go.mod (the unpruned graph, with the main module's `replace` and
+ * `exclude` applied) travels with its go.mod. The zips are those of the versions the go command
+ * selects: minimal version selection over the graph the go command loads, which for a main
+ * module at `go 1.17` or later is the pruned graph (the main module's requirements, their own
+ * requirements, and everything below a dependency whose go.mod is older than 1.17), so a
+ * version required only deep inside a pruned dependency does not raise the selection. Requirements
+ * on the main module's own path get no zip (the main module always wins). `readMod` fetches a
+ * version's go.mod; each is read once.
  */
 export async function requirementGraph(
   mainGoMod: string,
   readMod: (path: string, version: string) => Promise<Buffer>,
 ): Promise<WantedVersion[]> {
   const main = parseGoModDirectives(mainGoMod);
+  const key = (m: ModVer): string => `${m.path}@${m.version}`;
   const replaced = (m: ModVer): ModVer | undefined => {
-    const r = main.replaces.get(`${m.path}@${m.version}`) ?? main.replaces.get(m.path);
+    const r = main.replaces.get(key(m)) ?? main.replaces.get(m.path);
     return r === "local" ? undefined : (r ?? m);
   };
-  const seen = new Map<string, ModVer>();
-  const queue: ModVer[] = [...main.requires];
-  const picked = new Map<string, string>();
+  const notExcluded = (reqs: readonly ModVer[]): ModVer[] => reqs.filter((r) => !main.excludes.has(key(r)));
+
+  /** A version's go.mod as the graph sees it (its replacement's); undefined for a directory. */
+  const summaries = new Map<string, Promise<{ requires: ModVer[]; pruned: boolean } | undefined>>();
+  const summary = (m: ModVer): Promise<{ requires: ModVer[]; pruned: boolean } | undefined> => {
+    const actual = replaced(m);
+    if (!actual) return Promise.resolve(undefined);
+    let s = summaries.get(key(actual));
+    if (!s) {
+      checked(actual.path, actual.version, "go.mod requirement");
+      s = readMod(actual.path, actual.version).then((data) => {
+        const d = parseGoModDirectives(data.toString("utf8"));
+        return { requires: notExcluded(d.requires), pruned: prunesGraph(d.go) };
+      });
+      summaries.set(key(actual), s);
+    }
+    return s;
+  };
+
+  // The unpruned graph: every go.mod that any go command could read for this main module.
+  const roots = notExcluded(main.requires);
+  const reachable = new Map<string, ModVer>();
+  const queue: ModVer[] = [...roots];
   while (queue.length > 0) {
-    const req = queue.shift() as ModVer;
-    if (main.excludes.has(`${req.path}@${req.version}`)) continue;
-    checked(req.path, req.version, "go.mod requirement");
-    const best = picked.get(req.path);
-    if (best === undefined || compare(req.version, best) > 0) picked.set(req.path, req.version);
-    const actual = replaced(req);
-    if (!actual || seen.has(`${actual.path}@${actual.version}`)) continue;
-    seen.set(`${actual.path}@${actual.version}`, actual);
-    const text = (await readMod(actual.path, actual.version)).toString("utf8");
-    queue.push(...parseGoModDirectives(text).requires);
+    const m = queue.shift() as ModVer;
+    checked(m.path, m.version, "go.mod requirement");
+    if (reachable.has(key(m))) continue;
+    reachable.set(key(m), m);
+    queue.push(...((await summary(m))?.requires ?? []));
   }
-  return [...seen.values()].map((m) => ({
-    path: m.path,
-    version: m.version,
-    zip: [...picked].some(([p, v]) => {
-      const r = replaced({ path: p, version: v });
-      return r !== undefined && r.path === m.path && r.version === m.version;
-    }),
-  }));
+
+  // The graph the go command selects from (modload's readModGraph).
+  let selectFrom: ModVer[] = [...reachable.values()];
+  if (prunesGraph(main.go)) {
+    const nodes = new Map<string, ModVer>(roots.map((r) => [key(r), r]));
+    const unpruned = new Set<string>();
+    const load = async (m: ModVer, pruned: boolean): Promise<void> => {
+      if (!pruned) {
+        if (unpruned.has(key(m))) return;
+        unpruned.add(key(m));
+      }
+      const s = await summary(m);
+      if (!s) return;
+      for (const r of s.requires) {
+        nodes.set(key(r), r);
+        // Below a pre-1.17 go.mod, or once unpruned, everything is loaded.
+        if (!pruned || !s.pruned) await load(r, false);
+      }
+    };
+    for (const r of roots) await load(r, true);
+    selectFrom = [...nodes.values()];
+  }
+  const selected = new Map<string, string>();
+  for (const m of selectFrom) {
+    if (m.path === main.module) continue;
+    const best = selected.get(m.path);
+    if (best === undefined || compare(m.version, best) > 0) selected.set(m.path, m.version);
+  }
+  const zips = new Set<string>();
+  for (const [path, version] of selected) {
+    const actual = replaced({ path, version });
+    if (actual) zips.add(key(actual));
+  }
+
+  const goMods = new Map<string, ModVer>();
+  for (const m of reachable.values()) {
+    const actual = replaced(m);
+    if (actual) goMods.set(key(actual), actual);
+  }
+  return [...goMods.values()].map((m) => ({ path: m.path, version: m.version, zip: zips.has(key(m)) }));
 }
 
 /** One entry per version; a zip wanted by any of the inputs is wanted. */

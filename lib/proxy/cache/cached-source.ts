@@ -12,6 +12,7 @@ import type { ObjectInfo, PutOptions, Storage, StoredObject } from "../storage/s
 import { readLimited } from "../read-limited";
 import { guarded } from "../streams";
 import { storageKeys } from "./keys";
+import { heldVersions } from "./version-list";
 import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
 import { SingleFlight } from "./single-flight";
@@ -105,15 +106,42 @@ export class CachedSource implements ModuleSource {
     });
   }
 
+  /**
+   * The source's list, with the versions of the stored list whose zip is held here added (what
+   * `gomirror import` and `gomirror sync` brought, which the source may not know). When the
+   * source has no such module, the held versions alone answer; when it fails, the stored list
+   * is served stale.
+   */
   list(path: string): Promise<string[]> {
     return this.ttlCached(
       "list",
       storageKeys.list(path),
-      () => this.inner.list(path),
+      async () => {
+        let fresh: string[];
+        try {
+          fresh = await this.inner.list(path);
+        } catch (err) {
+          const held = isNotFound(err) ? await this.heldVersions(path) : [];
+          if (held.length === 0) throw err;
+          return held;
+        }
+        return [...fresh, ...(await this.heldVersions(path, fresh))];
+      },
       (versions) => Buffer.from(versions.map((v) => `${v}\n`).join("")),
       (data) => parseList(data),
       MAX_LIST_BYTES,
     );
+  }
+
+  /** heldVersions, or none when the storage fails: the source's answer is good without them. */
+  private heldVersions(path: string, except?: readonly string[]): Promise<string[]> {
+    return heldVersions(this.storage, path, except).catch((err: unknown) => {
+      this.options.logger.warn(
+        { event: "list_held_failed", path, err: String(err) },
+        "could not read held versions",
+      );
+      return [];
+    });
   }
 
   latest(path: string): Promise<ModuleInfo> {
@@ -367,7 +395,9 @@ export class CachedSource implements ModuleSource {
       return await this.fill(key, fetch, encode, { maxBytes: limit });
     } catch (err) {
       if (stale && !isNotFound(err) && !(err instanceof ProxyError && err.kind === "invalid")) {
-        this.options.logger.warn(
+        // With GOPROXY=off (an air-gapped mirror) stored answers are how it works, not a fault.
+        const refused = err instanceof ProxyError && err.kind === "forbidden";
+        this.options.logger[refused ? "debug" : "warn"](
           {
             event: "serving_stale",
             key,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { invalid } from "../errors";
 import { readLimited } from "../read-limited";
 import type { Storage } from "../storage/storage";
+import { parseModuleFileKey, type ModuleFileKey } from "../cache/keys";
 
 /**
  * The record of when each module version was stored, kept in the storage itself so that every
@@ -51,15 +52,26 @@ export function formatTimestamp(micros: number): string {
 const dayOf = (micros: number): string => new Date(Math.floor(micros / 1000)).toISOString().slice(0, 10);
 const microsOfKey = (key: string): number => Number(key.slice(key.lastIndexOf("/") + 1).split("-")[0]);
 
+/** What a rebuild of the index found and did. */
+export interface RebuildSummary {
+  /** Module files (`.mod`, `.zip`) in the storage. */
+  readonly files: number;
+  /** Entries added now. */
+  readonly added: number;
+}
+
 export class IndexLog {
   private last = 0;
   private readonly daysMarked = new Set<string>();
+  private backfill: Promise<unknown> | undefined;
 
   constructor(
     private readonly storage: Storage,
     /** Microseconds since 1970 (tests move it). */
     private readonly clock: () => number = () =>
       Math.floor((performance.timeOrigin + performance.now()) * 1000),
+    /** Rebuild an index that has no entries at all from the storage on the first read. @default true */
+    private readonly autoRebuild = true,
   ) {}
 
   /** Records that a file of `path@version` was stored now. */
@@ -87,9 +99,62 @@ export class IndexLog {
     limit: number,
     keep: (e: IndexEntry) => boolean = () => true,
   ): Promise<IndexEntry[]> {
+    let days = await this.days();
+    if (days.length === 0 && this.autoRebuild) {
+      // An index that was never written, over a storage that may hold modules (stored before
+      // the feed existed): rebuilt once per process, on the first read.
+      await (this.backfill ??= this.rebuild().catch(() => undefined));
+      days = await this.days();
+    }
+    return this.readDays(days, sinceMicros, limit, keep);
+  }
+
+  /**
+   * Adds an entry, stamped now, for each `.mod` and `.zip` in the storage that the index does
+   * not account for (a version is listed once per file, as when it is stored), in module path
+   * and version order, go.mod first. Stamped now rather than with the files' own times, so a
+   * peer following the feed from where it stopped reads them on its next sync. Running it again
+   * adds nothing.
+   */
+  async rebuild(): Promise<RebuildSummary> {
+    const recorded = new Map<string, number>();
+    for (const e of await this.readDays(await this.days(), 0, Number.MAX_SAFE_INTEGER, () => true)) {
+      const key = `${e.Path}@${e.Version}`;
+      recorded.set(key, (recorded.get(key) ?? 0) + 1);
+    }
+    const files: ModuleFileKey[] = [];
+    for await (const key of this.storage.list("")) {
+      const file = key.startsWith(PREFIX) ? undefined : parseModuleFileKey(key);
+      if (file) files.push(file);
+    }
+    const order = (f: ModuleFileKey): string => `${f.path}@${f.version}#${f.ext === "mod" ? 0 : 1}`;
+    files.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    let added = 0;
+    for (const f of files) {
+      const key = `${f.path}@${f.version}`;
+      const left = recorded.get(key) ?? 0;
+      if (left > 0) {
+        recorded.set(key, left - 1);
+        continue;
+      }
+      await this.append(f.path, f.version);
+      added++;
+    }
+    return { files: files.length, added };
+  }
+
+  private async days(): Promise<string[]> {
     const days: string[] = [];
     for await (const key of this.storage.list(DAYS)) days.push(key.slice(DAYS.length));
-    days.sort();
+    return days.sort();
+  }
+
+  private async readDays(
+    days: readonly string[],
+    sinceMicros: number,
+    limit: number,
+    keep: (e: IndexEntry) => boolean,
+  ): Promise<IndexEntry[]> {
     const first = dayOf(sinceMicros);
     const out: IndexEntry[] = [];
     for (const day of days.filter((d) => d >= first)) {

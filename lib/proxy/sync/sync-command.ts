@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { CachedSource } from "../cache/cached-source";
 import { storageKeys } from "../cache/keys";
+import { listHeldVersions } from "../cache/version-list";
 import { isNotFound } from "../errors";
 import { checkCanonicalVersion } from "../module/version";
 import { checkPath } from "../module/path";
@@ -158,6 +159,11 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     failures.push(...outcomes.filter((o): o is string => o !== undefined));
     // The mark moves up to the first failure only: a failed version is tried again next time.
     const upTo = firstFailure < 0 ? page.length : firstFailure;
+    // Listed before the mark moves past them, so a sync stopped here lists them next time.
+    await listHeldVersions(
+      storage,
+      page.filter((_, i) => outcomes[i] === undefined).map((e) => ({ path: e.Path, version: e.Version })),
+    );
     if (upTo > 0 && !failedBefore) {
       mark = Math.max(mark, parseTimestamp(page[upTo - 1].Timestamp));
       await storage.put(key, Buffer.from(JSON.stringify({ from, since: formatTimestamp(mark) })));

@@ -8,6 +8,7 @@ import { hashZipStream } from "../module/dirhash";
 import { buildSource, loadGitSource } from "../server";
 import { lazySource } from "../sources/lazy";
 import { createUpstreamAgent } from "../sources/upstream";
+import { IndexedStorage } from "../sync/indexed-storage";
 import { openStorage } from "../storage/open";
 import type { Storage } from "../storage/storage";
 import { createSumdbWiring } from "../sumdb/wiring";
@@ -55,11 +56,15 @@ export class StorageTarget implements WarmTarget {
 
 /** The storage GOMIRROR_STORAGE names, behind the server's own source stack. */
 export function openStorageTarget(config: ProxyConfig, logger: Logger): StorageTarget {
-  const storage = openStorage(config.storage, {
-    endpoint: config.s3Endpoint,
-    forcePathStyle: config.s3ForcePathStyle,
-    region: config.s3Region,
-  });
+  // Indexed as the server's own storage is, so /index (and peers syncing) list what warm stored.
+  const storage = new IndexedStorage(
+    openStorage(config.storage, {
+      endpoint: config.s3Endpoint,
+      forcePathStyle: config.s3ForcePathStyle,
+      region: config.s3Region,
+    }),
+    logger,
+  );
   const metrics = new ProxyMetrics();
   let git: GitSource | undefined;
   const direct = lazySource(() => (git = loadGitSource(config, logger)));
