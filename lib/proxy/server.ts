@@ -16,7 +16,7 @@ import type { SumdbHandler } from "./sumdb/handler";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createIndexFeed } from "./sync/feed";
 import { IndexedStorage } from "./sync/indexed-storage";
-import { createLogger } from "./logger";
+import { createLogger, logDestination } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
 import { readinessProbe } from "./readiness";
@@ -150,7 +150,7 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
 
 /** Starts the proxy on `config.listen` and resolves once it accepts connections. */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  const logger = deps.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
   const storage = limitDiskStorage(
     deps.storage ??
