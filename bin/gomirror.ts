@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
 import { createLogger } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
+import { checkSelfLoop, listenFailure } from "../lib/proxy/startup";
+import { HOP_ENV, hopId } from "../lib/proxy/http/hop";
+import { VERSION } from "../lib/proxy/version";
 import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
@@ -34,9 +37,11 @@ Usage:
   gomirror warm --mirror URL | --storage LOC [go.sum | go.mod | module@version ...]
                                fill a mirror ahead of need
   (each takes --help)
+  gomirror version             print the version (also --version)
   gomirror --help              this text
 
-Point the go command at it:
+Point the go command at it (in the go command's shell, not the proxy's: the proxy reads
+GOPROXY as its own upstream list and refuses one that names itself):
   GOPROXY=http://127.0.0.1:3000 go mod download
 
 Settings (environment variable in parentheses; a flag wins over its variable):
@@ -63,8 +68,10 @@ function superviseWorkers(count: number): void {
   const crashes: number[] = [];
   // Our own count of live workers: cluster.workers may still list one whose exit event came first.
   const live = new Set<number>();
+  // One hop id for every worker: a request that loops back may reach another worker.
+  const hop = hopId();
   const fork = (): void => {
-    live.add(cluster.fork().id);
+    live.add(cluster.fork({ [HOP_ENV]: hop }).id);
   };
   const stop = (): void => {
     stopping = true;
@@ -97,11 +104,17 @@ function superviseWorkers(count: number): void {
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv });
+  // Refused here too, so that a supervisor does not restart workers that all refuse it.
+  checkSelfLoop(config);
   if (config.workers > 1 && cluster.isPrimary) {
     superviseWorkers(config.workers);
     return;
   }
-  const proxy = await startProxy(config);
+  const proxy = await startProxy(config).catch((err: unknown) => {
+    const message = listenFailure(err, config);
+    if (message !== undefined) fail(message, 1);
+    throw err;
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -193,6 +206,10 @@ async function main(argv: string[]): Promise<void> {
       stdin: () => readFileSync(0, "utf8"),
     };
     process.exit(await own(argv.slice(1), io));
+  }
+  if (argv[0] === "--version" || argv[0] === "version" || (argv[0] === "serve" && argv[1] === "--version")) {
+    process.stdout.write(`gomirror ${VERSION}\n`);
+    return;
   }
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);

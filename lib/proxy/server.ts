@@ -9,6 +9,7 @@ import { SpoolDirectory, sweepSpools } from "./cache/spool-directory";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import { startMetricsListener } from "./http/metrics-listener";
+import { hopId, loopGuard } from "./http/hop";
 import type { GitSource } from "./git/source";
 import { UpstreamBreaker } from "./sources/breaker";
 import { lazySource } from "./sources/lazy";
@@ -20,6 +21,7 @@ import { createLogger, logDestination } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
 import { readinessProbe } from "./readiness";
+import { checkSelfLoop, checkStorageWritable, logStartup } from "./startup";
 import {
   noDirectSource,
   offSource,
@@ -81,6 +83,8 @@ export function buildSource(
     spools?: SpoolDirectory;
     /** The clock of the upstreams' circuit breakers (tests). @default Date.now */
     now?: () => number;
+    /** This proxy's hop id, sent to upstreams (lib/proxy/http/hop.ts). */
+    hop?: string;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
@@ -93,6 +97,7 @@ export function buildSource(
           dispatcher: agent,
           metrics: parts.metrics,
           logger: parts.logger,
+          hop: parts.hop,
         });
         return { source: withBreaker(upstream, config, parts), fallBackOnError: entry.fallBackOnError };
       }
@@ -150,6 +155,8 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
 
 /** Starts the proxy on `config.listen` and resolves once it accepts connections. */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
+  // A GOPROXY list that names this proxy is refused before anything starts.
+  checkSelfLoop(config);
   const logger = deps.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
   const storage = limitDiskStorage(
@@ -164,6 +171,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     config.diskMaxBytes,
     { logger, metrics },
   );
+  // A disk store that cannot be written stops startup (S3 is checked by /readyz: no network here).
+  if (!deps.storage && !config.storage.startsWith("s3://"))
+    await checkStorageWritable(storage, config.storage);
   let presigning: PresigningStorage | undefined;
   if (config.zipRedirect && !deps.zipRedirect) {
     if (!canPresign(storage)) {
@@ -188,7 +198,17 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   await sweepSpools(spools.root, logger);
   // Every module file the cache stores is recorded for /index (and `gomirror sync` of peers).
   const indexed = new IndexedStorage(storage, logger);
-  const source = buildSource(config, { storage: indexed, logger, metrics, direct, verify, agent, spools });
+  const hop = hopId();
+  const source = buildSource(config, {
+    storage: indexed,
+    logger,
+    metrics,
+    direct,
+    verify,
+    agent,
+    spools,
+    hop,
+  });
 
   let shuttingDown = false;
   const probe = readinessProbe({ storage, spools, logger });
@@ -207,6 +227,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     clientOf: access?.gate.clientOf,
   });
   const guarded = access ? access.gate.wrap(handler) : handler;
+  const looped = loopGuard(hop, logger);
 
   let active = 0;
   let idle: (() => void) | undefined;
@@ -220,7 +241,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       active++;
       if (shuttingDown) res.setHeader("connection", "close");
       res.on("close", responseClosed);
-      guarded(req, res);
+      if (!looped(req, res)) guarded(req, res);
     },
     { tls: tlsFiles(config), logger },
   );
@@ -243,10 +264,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const url = `${listener.scheme}://${host}:${address.port}`;
   const metricsListener =
     config.metricsListen && (await startMetricsListener(config.metricsListen, metrics, logger));
-  logger.info(
-    { event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") },
-    "gomirror listening",
-  );
+  logStartup(logger, config, url);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

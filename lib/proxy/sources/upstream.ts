@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
+import { HOP_HEADER } from "../http/hop";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
@@ -24,6 +25,8 @@ export interface UpstreamOptions {
   readonly metrics?: ProxyMetrics;
   /** Failures are logged with `event: "upstream_error"` (log-based alarms match it). */
   readonly logger?: Logger;
+  /** This proxy's hop id, sent in `Gomirror-Hop` so that a request coming back to it is refused. */
+  readonly hop?: string;
 }
 
 interface RawAnswer {
@@ -203,7 +206,11 @@ export class UpstreamProxySource implements ModuleSource {
     const res = await request(`${this.base}/${rel}`, {
       method: "GET",
       dispatcher: this.dispatcher,
-      headers: { "user-agent": USER_AGENT, accept: "*/*" },
+      headers: {
+        "user-agent": USER_AGENT,
+        accept: "*/*",
+        ...(this.options.hop !== undefined ? { [HOP_HEADER]: this.options.hop } : {}),
+      },
     });
     const length = res.headers["content-length"];
     const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
