@@ -30,7 +30,10 @@ async function serveOnce(
 ): Promise<{ url: string; server: Server }> {
   const server = createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+  };
 }
 
 describe("starting the proxy", () => {
@@ -53,7 +56,11 @@ describe("starting the proxy", () => {
       logger: log.logger,
       metrics: new ProxyMetrics(),
       ...(withDirect
-        ? { direct: new FakeSource({ "corp.example/secret/x": { versions: ["v1.0.0"] } }) }
+        ? {
+            direct: new FakeSource({
+              "corp.example/secret/x": { versions: ["v1.0.0"] },
+            }),
+          }
         : {}),
     });
     running.push(proxy);
@@ -97,7 +104,9 @@ describe("starting the proxy", () => {
 
   it("warns on GOSUMDB=off and on a NETRC file that does not exist", async () => {
     await start({ GOPROXY: "off", NETRC: path.join(work, "no-such-netrc") });
-    expect(log.events("listening")[0]).toMatchObject({ auth: "none: every client may read everything" });
+    expect(log.events("listening")[0]).toMatchObject({
+      auth: "none: every client may read everything",
+    });
     expect(log.events("sumdb_off")[0]).toMatchObject({
       level: 40,
       msg: expect.stringMatching(/^GOSUMDB=off: /),
@@ -130,7 +139,10 @@ describe("starting the proxy", () => {
     it("stops startup with a message that says what happened and what to do", async () => {
       const port = await freePort();
       await expect(
-        start({ GOPROXY: `http://localhost:${port}`, GOMIRROR_LISTEN: `127.0.0.1:${port}` }),
+        start({
+          GOPROXY: `http://localhost:${port}`,
+          GOMIRROR_LISTEN: `127.0.0.1:${port}`,
+        }),
       ).rejects.toThrow(
         expect.objectContaining({
           constructor: ConfigError,
@@ -147,7 +159,9 @@ describe("starting the proxy", () => {
       let target = "";
       // A forwarder standing in for a load balancer in front of the same proxy.
       const forwarder = await serveOnce((req, res) => {
-        fetch(`${target}${req.url}`, { headers: req.headers as Record<string, string> }).then(
+        fetch(`${target}${req.url}`, {
+          headers: req.headers as Record<string, string>,
+        }).then(
           async (answer) => {
             res.writeHead(answer.status, { "content-type": "text/plain" });
             res.end(await answer.text());
@@ -156,7 +170,10 @@ describe("starting the proxy", () => {
         );
       });
       servers.push(forwarder.server);
-      const proxy = await start({ GOPROXY: forwarder.url, GOMIRROR_UPSTREAM_TIMEOUT: "5" });
+      const proxy = await start({
+        GOPROXY: forwarder.url,
+        GOMIRROR_UPSTREAM_TIMEOUT: "5",
+      });
       target = proxy.url;
       const started = Date.now();
       const first = await request(`${proxy.url}/example.test/m/@v/list`);
@@ -193,14 +210,76 @@ describe("starting the proxy", () => {
   });
 
   it("says in one line that the address is in use, or needs privileges", () => {
-    const config = loadConfig({ env: { GOMIRROR_LISTEN: "127.0.0.1:3000" }, argv: [] });
-    const inUse = Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE", port: 3000 });
+    const config = loadConfig({
+      env: { GOMIRROR_LISTEN: "127.0.0.1:3000" },
+      argv: [],
+    });
+    const inUse = Object.assign(new Error("listen EADDRINUSE"), {
+      code: "EADDRINUSE",
+      port: 3000,
+    });
     expect(listenFailure(inUse, config)).toBe(
       "127.0.0.1:3000 is already in use (another gomirror?); set GOMIRROR_LISTEN or --listen to another address",
     );
-    const low = loadConfig({ env: { GOMIRROR_LISTEN: "0.0.0.0:80" }, argv: [] });
-    const denied = Object.assign(new Error("listen EACCES"), { code: "EACCES", port: 80 });
+    const low = loadConfig({
+      env: { GOMIRROR_LISTEN: "0.0.0.0:80" },
+      argv: [],
+    });
+    const denied = Object.assign(new Error("listen EACCES"), {
+      code: "EACCES",
+      port: 80,
+    });
     expect(listenFailure(denied, low)).toMatch(/^0\.0\.0\.0:80: this user may not listen there .*--listen/);
     expect(listenFailure(new Error("other"), config)).toBeUndefined();
+  });
+
+  describe("without a network", () => {
+    it("adds to an unreachable upstream's error what to do about it", async () => {
+      const proxy = await start({ GOPROXY: "http://proxy.invalid" });
+      const res = await request(`${proxy.url}/example.test/m/@v/list`);
+      expect(res.status).toBe(502);
+      expect(res.body).toMatch(
+        /ENOTFOUND \(cannot reach this upstream .*set the proxy's GOPROXY to an upstream it can reach\)/,
+      );
+      expect(log.events("upstream_error")[0]!.err).toMatch(/set the proxy's GOPROXY/);
+    });
+
+    it("adds to an unreachable checksum database's error what to do about it", async () => {
+      const upstream = await serveOnce((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("module example.test/m\n");
+      });
+      servers.push(upstream.server);
+      const proxy = await start({
+        GOPROXY: upstream.url,
+        GOSUMDB: "sum.golang.org http://sum.invalid",
+      });
+      const res = await request(`${proxy.url}/example.test/m/@v/v1.0.0.mod`);
+      expect(res.status).toBe(502);
+      expect(res.body).toMatch(
+        /ENOTFOUND sum\.invalid.*GOSUMDB to one it can reach, GONOSUMDB .* or GOSUMDB=off/,
+      );
+      expect(log.text).toMatch(/GOSUMDB=off/);
+    });
+  });
+
+  it("passes on an upstream's HTML 404 page as one short line of its text", async () => {
+    const page =
+      "<!DOCTYPE html>\n<html><head><title>404 Not Found</title><style>body { color: red }</style></head>\n" +
+      `<body>\n  <h1>Not   Found</h1>\n  <p>The requested URL was not found &amp; never will be.</p>\n${"<p>filler text</p>\n".repeat(50)}</body></html>\n`;
+    const upstream = await serveOnce((_req, res) => {
+      res.writeHead(404, { "content-type": "text/html" });
+      res.end(page);
+    });
+    servers.push(upstream.server);
+    const proxy = await start({ GOPROXY: upstream.url });
+    const res = await request(`${proxy.url}/example.test/m/@v/list`);
+    expect(res.status).toBe(404);
+    const body = res.body.trimEnd();
+    expect(body).toMatch(
+      /^404 Not Found Not Found The requested URL was not found & never will be\. filler text/,
+    );
+    expect(body).not.toMatch(/[<>\n]|color: red/);
+    expect(body.length).toBeLessThanOrEqual(200);
   });
 });

@@ -10,6 +10,7 @@ import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from 
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
+import { UPSTREAM_HINT, unreachableCode } from "../net/unreachable";
 import { bounded, guarded } from "../streams";
 import { escapePath, escapeVersion } from "../module/escape";
 import { parseInfo, parseList } from "../module/info";
@@ -255,14 +256,40 @@ function wrapTransportError(err: unknown, label: string, rel: string): ProxyErro
     err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
       ? "timed out"
       : (e?.code ?? e?.message ?? String(err));
-  return new ProxyError("upstream", `${label}/${rel}: ${reason}`, { cause: err });
+  const hint = unreachableCode(err) !== undefined ? ` (${UPSTREAM_HINT})` : "";
+  return new ProxyError("upstream", `${label}/${rel}: ${reason}${hint}`, { cause: err });
 }
 
-/** Upstream text shown to our clients: printable, one line per line, bounded. */
-function sanitizeMessage(data: Buffer): string {
-  return data
-    .toString("utf8")
-    .replace(/[^\x09\x0a\x20-\x7e\u00a0-\uffff]/g, "?")
-    .trim()
-    .slice(0, 1000);
+/**
+ * The longest excerpt of an upstream's error body shown to clients and logged: a GOPROXY's own
+ * message (the go command's words, a git server's answer) whole; of an HTML page, its start.
+ */
+const TEXT_CHARS = 1000;
+const HTML_CHARS = 200;
+
+/**
+ * Upstream text shown to our clients and logs: one printable line. An HTML page (a load
+ * balancer's or a web server's 404) gives the start of its text without the markup.
+ */
+export function sanitizeMessage(data: Buffer): string {
+  let text = data.toString("utf8");
+  const html = /<(?:!doctype|html|head|body|title|h1|p|div|pre)\b/i.test(text);
+  if (html) {
+    text = text
+      .replace(/<(script|style)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, " ")
+      .replace(/<!--[\s\S]*?(?:-->|$)/g, " ")
+      .replace(/<[^>]*>?/g, " ")
+      .replace(/&nbsp;/g, " ")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, "&");
+  }
+  text = text
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const max = html ? HTML_CHARS : TEXT_CHARS;
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { request, type Dispatcher } from "undici";
 import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
+import { SUMDB_HINT, unreachableCode } from "../net/unreachable";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
 import type { Storage } from "../storage/storage";
@@ -92,7 +93,8 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 const PROBE_TTL_MS = 10 * 60_000;
 
 function upstreamError(message: string, cause?: unknown): ProxyError {
-  return new ProxyError("upstream", message, { cause });
+  const hint = unreachableCode(cause) !== undefined ? ` (${SUMDB_HINT})` : "";
+  return new ProxyError("upstream", `${message}${hint}`, { cause });
 }
 
 /** An HTTP status from the database other than 200: 404/410 mean "no such record/tile". */
