@@ -43,6 +43,7 @@ Usage:
 Point the go command at it (in the go command's shell, not the proxy's: the proxy reads
 GOPROXY as its own upstream list and refuses one that names itself):
   GOPROXY=http://127.0.0.1:3000 go mod download
+Open http://127.0.0.1:3000/ for its status: version, upstreams, cache hits.
 
 Settings (environment variable in parentheses; a flag wins over its variable):
 ${settingsHelp()}

@@ -21,7 +21,8 @@ import { createLogger, logDestination } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
 import { readinessProbe } from "./readiness";
-import { checkSelfLoop, checkStorageWritable, logStartup } from "./startup";
+import { checkSelfLoop, checkStorageWritable, describeProxyList, logStartup } from "./startup";
+import { statusPage, type StatusFacts } from "./http/status";
 import {
   noDirectSource,
   offSource,
@@ -214,6 +215,14 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const probe = readinessProbe({ storage, spools, logger });
   const ready = async (): Promise<boolean> => !shuttingDown && (await probe());
 
+  const statusFacts: StatusFacts = {
+    goproxy: describeProxyList(config.proxyList),
+    gosumdb: config.sumdb,
+    scheme: config.tlsCert !== undefined ? "https" : "http",
+    tokens: config.authFile !== undefined || config.authSecret !== undefined,
+    metrics,
+    startedAt: new Date(),
+  };
   const handler = createRequestHandler({
     cacheAudience: cacheAudience(config),
     source,
@@ -225,6 +234,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     index: createIndexFeed({ log: indexed.index, mayRead: access?.gate.mayRead }),
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
     clientOf: access?.gate.clientOf,
+    status: (req) => statusPage(req, statusFacts),
   });
   const guarded = access ? access.gate.wrap(handler) : handler;
   const looped = loopGuard(hop, logger);

@@ -10,7 +10,7 @@ import { startProxy, type RunningProxy } from "../../lib/proxy/server";
 import { listenFailure, reachesItself } from "../../lib/proxy/startup";
 import { VERSION } from "../../lib/proxy/version";
 import { FakeSource } from "../support/fake-source";
-import { request } from "../support/http-client";
+import { bearer, request } from "../support/http-client";
 import { LogCapture } from "../support/log-capture";
 
 /** What a new user sees when starting the proxy: the startup line, refusals, and the page at `/`. */
@@ -26,7 +26,10 @@ async function freePort(): Promise<number> {
 
 /** An HTTP server on 127.0.0.1 answering every request with `answer`. */
 async function serveOnce(
-  answer: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void,
+  answer: (
+    req: import("node:http").IncomingMessage,
+    res: import("node:http").ServerResponse,
+  ) => void,
 ): Promise<{ url: string; server: Server }> {
   const server = createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -42,7 +45,10 @@ describe("starting the proxy", () => {
   const running: RunningProxy[] = [];
   const servers: Server[] = [];
 
-  const start = async (env: Record<string, string>, withDirect = false): Promise<RunningProxy> => {
+  const start = async (
+    env: Record<string, string>,
+    withDirect = false,
+  ): Promise<RunningProxy> => {
     const config = loadConfig({
       env: {
         GOSUMDB: "off",
@@ -73,7 +79,8 @@ describe("starting the proxy", () => {
   });
   afterEach(async () => {
     for (const p of running.splice(0)) await p.close();
-    for (const s of servers.splice(0)) await new Promise((resolve) => s.close(resolve));
+    for (const s of servers.splice(0))
+      await new Promise((resolve) => s.close(resolve));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -98,7 +105,9 @@ describe("starting the proxy", () => {
       gonosumdb: "corp.example",
       auth: `tokens from file ${tokens}, anonymous: none`,
     });
-    expect(String(line!.msg)).toBe(`gomirror ${VERSION} listening on ${proxy.url}`);
+    expect(String(line!.msg)).toBe(
+      `gomirror ${VERSION} listening on ${proxy.url}`,
+    );
     expect(log.events("sumdb_off")).toEqual([]);
   });
 
@@ -113,7 +122,9 @@ describe("starting the proxy", () => {
     });
     expect(log.events("netrc_missing")[0]).toMatchObject({
       level: 40,
-      msg: expect.stringContaining(`NETRC=${path.join(work, "no-such-netrc")} does not exist`),
+      msg: expect.stringContaining(
+        `NETRC=${path.join(work, "no-such-netrc")} does not exist`,
+      ),
     });
   });
 
@@ -132,9 +143,12 @@ describe("starting the proxy", () => {
       ["https://proxy.golang.org", "0.0.0.0", 443, false],
       ["http://127.0.0.1:3000", "127.0.0.1", 0, false],
       ["file:///srv/goproxy", "127.0.0.1", 3000, false],
-    ] as const)("%s reaches a listener on %s:%d: %s", (url, host, port, expected) => {
-      expect(reachesItself(url, { host, port })).toBe(expected);
-    });
+    ] as const)(
+      "%s reaches a listener on %s:%d: %s",
+      (url, host, port, expected) => {
+        expect(reachesItself(url, { host, port })).toBe(expected);
+      },
+    );
 
     it("stops startup with a message that says what happened and what to do", async () => {
       const port = await freePort();
@@ -179,7 +193,9 @@ describe("starting the proxy", () => {
       const first = await request(`${proxy.url}/example.test/m/@v/list`);
       expect(Date.now() - started).toBeLessThan(4000);
       expect(first.status).toBe(502);
-      expect(first.body).toMatch(/answered 508: loop detected: this request came from this gomirror itself/);
+      expect(first.body).toMatch(
+        /answered 508: loop detected: this request came from this gomirror itself/,
+      );
       await request(`${proxy.url}/example.test/n/@v/list`);
       expect(log.events("loop_detected")).toHaveLength(1);
       // A request from a client (no hop header) is not refused.
@@ -199,7 +215,9 @@ describe("starting the proxy", () => {
       },
       argv: [],
     });
-    await expect(startProxy(config, { logger: log.logger, metrics: new ProxyMetrics() })).rejects.toThrow(
+    await expect(
+      startProxy(config, { logger: log.logger, metrics: new ProxyMetrics() }),
+    ).rejects.toThrow(
       expect.objectContaining({
         constructor: ConfigError,
         message: expect.stringMatching(
@@ -229,7 +247,9 @@ describe("starting the proxy", () => {
       code: "EACCES",
       port: 80,
     });
-    expect(listenFailure(denied, low)).toMatch(/^0\.0\.0\.0:80: this user may not listen there .*--listen/);
+    expect(listenFailure(denied, low)).toMatch(
+      /^0\.0\.0\.0:80: this user may not listen there .*--listen/,
+    );
     expect(listenFailure(new Error("other"), config)).toBeUndefined();
   });
 
@@ -241,7 +261,9 @@ describe("starting the proxy", () => {
       expect(res.body).toMatch(
         /ENOTFOUND \(cannot reach this upstream .*set the proxy's GOPROXY to an upstream it can reach\)/,
       );
-      expect(log.events("upstream_error")[0]!.err).toMatch(/set the proxy's GOPROXY/);
+      expect(log.events("upstream_error")[0]!.err).toMatch(
+        /set the proxy's GOPROXY/,
+      );
     });
 
     it("adds to an unreachable checksum database's error what to do about it", async () => {
@@ -281,5 +303,58 @@ describe("starting the proxy", () => {
     );
     expect(body).not.toMatch(/[<>\n]|color: red/);
     expect(body.length).toBeLessThanOrEqual(200);
+  });
+
+  describe("the status page at /", () => {
+    it("shows version, upstream health, cache hits and the GOPROXY line, as text for curl", async () => {
+      const upstream = await serveOnce((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("v1.0.0\n");
+      });
+      servers.push(upstream.server);
+      const proxy = await start(
+        { GOPROXY: `${upstream.url},direct`, GOPRIVATE: "corp.example/secret" },
+        true,
+      );
+      await request(`${proxy.url}/example.test/m/@v/list`);
+      await request(`${proxy.url}/corp.example/secret/x/@v/list`);
+      const res = await request(`${proxy.url}/`, {
+        headers: { host: "mirror.example.test:8080" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toBe("text/plain; charset=utf-8");
+      expect(res.body).toContain(`version                      ${VERSION}`);
+      expect(res.body).toContain(
+        `upstream list (GOPROXY)      ${upstream.url},direct`,
+      );
+      expect(res.body).toMatch(
+        new RegExp(`  ${upstream.url.replace(/[.]/g, "\\.")} +in use`),
+      );
+      expect(res.body).toMatch(/cache hits since start +0\.0% \(0 of \d+\)/);
+      expect(res.body).toContain(
+        "export GOPROXY=http://mirror.example.test:8080",
+      );
+      expect(res.body).not.toContain("corp.example");
+    });
+
+    it("is HTML for a browser", async () => {
+      const proxy = await start({ GOPROXY: "off" });
+      const res = await request(`${proxy.url}/`, {
+        headers: { accept: "text/html,*/*" },
+      });
+      expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+      expect(res.body).toContain(`<h1>gomirror ${VERSION}</h1>`);
+      expect(res.body).toContain(`<pre>export GOPROXY=${proxy.url}</pre>`);
+    });
+
+    it("needs a token where everything else does", async () => {
+      const tokens = path.join(work, "tokens");
+      const { token } = await addToken(tokens, "ci");
+      const proxy = await start({ GOPROXY: "off", GOMIRROR_AUTH_FILE: tokens });
+      expect((await request(`${proxy.url}/`)).status).toBe(401);
+      const res = await request(`${proxy.url}/`, { headers: bearer(token) });
+      expect(res.status).toBe(200);
+      expect(res.body).toContain("login NAME password TOKEN");
+    });
   });
 });
