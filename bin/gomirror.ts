@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
-import { createLogger } from "../lib/proxy/logger";
+import { createLogger, logDestination } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
 import { checkSelfLoop, listenFailure } from "../lib/proxy/startup";
 import { HOP_ENV, hopId } from "../lib/proxy/http/hop";
@@ -137,12 +137,23 @@ async function verify(argv: string[]): Promise<void> {
   const remove = argv.includes("--remove");
   const config = loadConfig({ env: process.env, argv: argv.filter((a) => a !== "--remove") });
   if (parseGosumdb(config.sumdb) === undefined) fail("verify needs a checksum database, but GOSUMDB=off");
+  if (!config.storage.startsWith("s3://") && !existsSync(config.storage)) {
+    fail(
+      `verify: GOMIRROR_STORAGE=${config.storage} does not exist; give the storage of a gomirror that ran (--storage)`,
+    );
+  }
   const storage = openStorage(config.storage, {
     endpoint: config.s3Endpoint,
     forcePathStyle: config.s3ForcePathStyle,
     region: config.s3Region,
   });
-  const summary = await runVerify({ storage, config, remove, logger: createLogger(config.logLevel) });
+  const summary = await runVerify({
+    storage,
+    config,
+    remove,
+    // stdout is the command's output: the failures and the summary; logs go to stderr.
+    logger: createLogger(config.logLevel, logDestination(config.logFormat, 2)),
+  });
   for (const failure of summary.failures) process.stdout.write(`FAIL ${failure.reason}\n`);
   process.stdout.write(`${formatVerifySummary(summary)}\n`);
   process.exit(summary.mismatched + summary.errors > 0 ? 1 : 0);
