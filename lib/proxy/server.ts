@@ -190,7 +190,15 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
   // Public modules are checked against the checksum database before they are cached, and the
   // database is proxied under /sumdb/ (both off with GOSUMDB=off).
-  const sumdb = createSumdbWiring(config, { storage, logger, metrics, cacheAudience: cacheAudience(config) });
+  // Sent with every upstream and checksum database request, so that one coming back is refused.
+  const hop = hopId();
+  const sumdb = createSumdbWiring(config, {
+    storage,
+    logger,
+    metrics,
+    cacheAudience: cacheAudience(config),
+    hop,
+  });
   const verify = deps.verify ?? sumdb.verify;
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const spools =
@@ -199,7 +207,6 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   await sweepSpools(spools.root, logger);
   // Every module file the cache stores is recorded for /index (and `gomirror sync` of peers).
   const indexed = new IndexedStorage(storage, logger);
-  const hop = hopId();
   const source = buildSource(config, {
     storage: indexed,
     logger,

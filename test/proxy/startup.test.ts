@@ -26,10 +26,7 @@ async function freePort(): Promise<number> {
 
 /** An HTTP server on 127.0.0.1 answering every request with `answer`. */
 async function serveOnce(
-  answer: (
-    req: import("node:http").IncomingMessage,
-    res: import("node:http").ServerResponse,
-  ) => void,
+  answer: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void,
 ): Promise<{ url: string; server: Server }> {
   const server = createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -45,10 +42,7 @@ describe("starting the proxy", () => {
   const running: RunningProxy[] = [];
   const servers: Server[] = [];
 
-  const start = async (
-    env: Record<string, string>,
-    withDirect = false,
-  ): Promise<RunningProxy> => {
+  const start = async (env: Record<string, string>, withDirect = false): Promise<RunningProxy> => {
     const config = loadConfig({
       env: {
         GOSUMDB: "off",
@@ -79,8 +73,7 @@ describe("starting the proxy", () => {
   });
   afterEach(async () => {
     for (const p of running.splice(0)) await p.close();
-    for (const s of servers.splice(0))
-      await new Promise((resolve) => s.close(resolve));
+    for (const s of servers.splice(0)) await new Promise((resolve) => s.close(resolve));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -105,9 +98,7 @@ describe("starting the proxy", () => {
       gonosumdb: "corp.example",
       auth: `tokens from file ${tokens}, anonymous: none`,
     });
-    expect(String(line!.msg)).toBe(
-      `gomirror ${VERSION} listening on ${proxy.url}`,
-    );
+    expect(String(line!.msg)).toBe(`gomirror ${VERSION} listening on ${proxy.url}`);
     expect(log.events("sumdb_off")).toEqual([]);
   });
 
@@ -122,9 +113,7 @@ describe("starting the proxy", () => {
     });
     expect(log.events("netrc_missing")[0]).toMatchObject({
       level: 40,
-      msg: expect.stringContaining(
-        `NETRC=${path.join(work, "no-such-netrc")} does not exist`,
-      ),
+      msg: expect.stringContaining(`NETRC=${path.join(work, "no-such-netrc")} does not exist`),
     });
   });
 
@@ -143,12 +132,9 @@ describe("starting the proxy", () => {
       ["https://proxy.golang.org", "0.0.0.0", 443, false],
       ["http://127.0.0.1:3000", "127.0.0.1", 0, false],
       ["file:///srv/goproxy", "127.0.0.1", 3000, false],
-    ] as const)(
-      "%s reaches a listener on %s:%d: %s",
-      (url, host, port, expected) => {
-        expect(reachesItself(url, { host, port })).toBe(expected);
-      },
-    );
+    ] as const)("%s reaches a listener on %s:%d: %s", (url, host, port, expected) => {
+      expect(reachesItself(url, { host, port })).toBe(expected);
+    });
 
     it("stops startup with a message that says what happened and what to do", async () => {
       const port = await freePort();
@@ -193,13 +179,37 @@ describe("starting the proxy", () => {
       const first = await request(`${proxy.url}/example.test/m/@v/list`);
       expect(Date.now() - started).toBeLessThan(4000);
       expect(first.status).toBe(502);
-      expect(first.body).toMatch(
-        /answered 508: loop detected: this request came from this gomirror itself/,
-      );
+      expect(first.body).toMatch(/answered 508: loop detected: this request came from this gomirror itself/);
       await request(`${proxy.url}/example.test/n/@v/list`);
       expect(log.events("loop_detected")).toHaveLength(1);
       // A request from a client (no hop header) is not refused.
       expect((await request(`${proxy.url}/healthz`)).status).toBe(200);
+    });
+
+    it("answers 508 to a checksum database request that comes back to it", async () => {
+      let target = "";
+      const forwarder = await serveOnce((req, res) => {
+        fetch(`${target}${req.url}`, { headers: req.headers as Record<string, string> }).then(
+          async (answer) => {
+            res.writeHead(answer.status, { "content-type": "text/plain" });
+            res.end(await answer.text());
+          },
+          () => res.destroy(),
+        );
+      });
+      servers.push(forwarder.server);
+      const proxy = await start({
+        GOPROXY: "off",
+        GOSUMDB: `sum.golang.org ${forwarder.url}/sumdb/sum.golang.org`,
+        GOMIRROR_UPSTREAM_TIMEOUT: "5",
+      });
+      target = proxy.url;
+      const started = Date.now();
+      const res = await request(`${proxy.url}/sumdb/sum.golang.org/lookup/example.test/m@v1.0.0`);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(res.status).toBe(502);
+      expect(res.body).toMatch(/508/);
+      expect(log.events("loop_detected")).toHaveLength(1);
     });
   });
 
@@ -215,9 +225,7 @@ describe("starting the proxy", () => {
       },
       argv: [],
     });
-    await expect(
-      startProxy(config, { logger: log.logger, metrics: new ProxyMetrics() }),
-    ).rejects.toThrow(
+    await expect(startProxy(config, { logger: log.logger, metrics: new ProxyMetrics() })).rejects.toThrow(
       expect.objectContaining({
         constructor: ConfigError,
         message: expect.stringMatching(
@@ -247,9 +255,7 @@ describe("starting the proxy", () => {
       code: "EACCES",
       port: 80,
     });
-    expect(listenFailure(denied, low)).toMatch(
-      /^0\.0\.0\.0:80: this user may not listen there .*--listen/,
-    );
+    expect(listenFailure(denied, low)).toMatch(/^0\.0\.0\.0:80: this user may not listen there .*--listen/);
     expect(listenFailure(new Error("other"), config)).toBeUndefined();
   });
 
@@ -261,9 +267,7 @@ describe("starting the proxy", () => {
       expect(res.body).toMatch(
         /ENOTFOUND \(cannot reach this upstream .*set the proxy's GOPROXY to an upstream it can reach\)/,
       );
-      expect(log.events("upstream_error")[0]!.err).toMatch(
-        /set the proxy's GOPROXY/,
-      );
+      expect(log.events("upstream_error")[0]!.err).toMatch(/set the proxy's GOPROXY/);
     });
 
     it("adds to an unreachable checksum database's error what to do about it", async () => {
@@ -324,16 +328,10 @@ describe("starting the proxy", () => {
       expect(res.status).toBe(200);
       expect(res.headers["content-type"]).toBe("text/plain; charset=utf-8");
       expect(res.body).toContain(`version                      ${VERSION}`);
-      expect(res.body).toContain(
-        `upstream list (GOPROXY)      ${upstream.url},direct`,
-      );
-      expect(res.body).toMatch(
-        new RegExp(`  ${upstream.url.replace(/[.]/g, "\\.")} +in use`),
-      );
+      expect(res.body).toContain(`upstream list (GOPROXY)      ${upstream.url},direct`);
+      expect(res.body).toMatch(new RegExp(`  ${upstream.url.replace(/[.]/g, "\\.")} +in use`));
       expect(res.body).toMatch(/cache hits since start +0\.0% \(0 of \d+\)/);
-      expect(res.body).toContain(
-        "export GOPROXY=http://mirror.example.test:8080",
-      );
+      expect(res.body).toContain("export GOPROXY=http://mirror.example.test:8080");
       expect(res.body).not.toContain("corp.example");
     });
 

@@ -3,6 +3,7 @@ import { request, type Dispatcher } from "undici";
 import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
 import { SUMDB_HINT, unreachableCode } from "../net/unreachable";
+import { HOP_HEADER } from "../http/hop";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
 import type { Storage } from "../storage/storage";
@@ -53,6 +54,8 @@ export interface SumdbClientOptions {
   readonly timeoutMs?: number;
   /** @default undici's global dispatcher */
   readonly dispatcher?: Dispatcher;
+  /** This proxy's hop id, sent in `Gomirror-Hop` (the database may be reached through a proxy). */
+  readonly hop?: string;
   readonly logger?: Logger;
   /** Milliseconds partial tiles and the `latest` answer are reused. @default 60000 */
   readonly shortTtlMs?: number;
@@ -521,7 +524,10 @@ export class SumdbClient {
       signal,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      headers: { "user-agent": "gomirror (checksum database client)" },
+      headers: {
+        "user-agent": "gomirror (checksum database client)",
+        ...(this.options.hop !== undefined ? { [HOP_HEADER]: this.options.hop } : {}),
+      },
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
     });
     const body = await readLimited(res.body, MAX_ANSWER_BYTES, url);
