@@ -74,16 +74,27 @@ function superviseWorkers(count: number): void {
   const fork = (): void => {
     live.add(cluster.fork({ [HOP_ENV]: hop }).id);
   };
+  // A worker that exits before any has listened cannot start (its reason is on stderr, an address
+  // in use, storage that cannot be written): starting it again would only repeat the reason.
+  let listened = false;
+  let startFailure: number | undefined;
+  cluster.on("listening", () => (listened = true));
+  const exitCode = (): number => startFailure ?? (failed ? 1 : 0);
   const stop = (): void => {
     stopping = true;
-    if (live.size === 0) process.exit(failed ? 1 : 0);
+    if (live.size === 0) process.exit(exitCode());
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
   };
   cluster.on("exit", (worker, code, signal) => {
     live.delete(worker.id);
+    if (!listened && !stopping && signal === null && code !== 0) {
+      startFailure = code;
+      stop();
+      return;
+    }
     if (stopping) {
       if (code !== 0) failed = true;
-      if (live.size === 0) process.exit(failed ? 1 : 0);
+      if (live.size === 0) process.exit(exitCode());
       return;
     }
     const now = Date.now();

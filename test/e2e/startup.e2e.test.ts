@@ -116,6 +116,25 @@ describe("the gomirror command, as a new user meets it", () => {
     expect(await first.exited).toBe(0);
   }, 120_000);
 
+  it("with GOMIRROR_WORKERS, stops at once when its workers cannot listen, instead of restarting them", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = blocker.address() as AddressInfo;
+      const r = run(["serve"], {
+        GOMIRROR_WORKERS: "2",
+        GOMIRROR_LISTEN: `127.0.0.1:${port}`,
+        GOMIRROR_STORAGE: path.join(work, "cache"),
+      });
+      expect(await r.exited).toBe(1);
+      expect(r.stderr()).toMatch(
+        new RegExp(`^(gomirror: 127\\.0\\.0\\.1:${port} is already in use .*\n){1,2}$`),
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
   it("refuses to start when its GOPROXY is its own address, saying how to fix it", async () => {
     const port = await freePort();
     const r = run(["serve"], {
