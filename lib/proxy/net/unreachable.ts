@@ -20,10 +20,9 @@ export function unreachableCode(err: unknown): string | undefined {
 
 /** What a user with an unreachable upstream proxy can do. */
 export const UPSTREAM_HINT =
-  "cannot reach this upstream (no network, or a name that does not resolve?): " +
-  "set the proxy's GOPROXY to an upstream it can reach";
+  "no network, or a name that does not resolve? Set the proxy's GOPROXY to an upstream it can reach";
 
 /** What a user with an unreachable checksum database can do. */
 export const SUMDB_HINT =
-  "cannot reach the checksum database (no network?): set the proxy's GOSUMDB to one it can reach, " +
-  "GONOSUMDB to the paths not to check, or GOSUMDB=off";
+  "the checksum database cannot be reached (no network?): set the proxy's GOSUMDB to one it can " +
+  "reach, GONOSUMDB to the paths not to check, or GOSUMDB=off";

@@ -256,7 +256,7 @@ function wrapTransportError(err: unknown, label: string, rel: string): ProxyErro
     err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
       ? "timed out"
       : (e?.code ?? e?.message ?? String(err));
-  const hint = unreachableCode(err) !== undefined ? ` (${UPSTREAM_HINT})` : "";
+  const hint = unreachableCode(err) !== undefined ? `; ${UPSTREAM_HINT}` : "";
   return new ProxyError("upstream", `${label}/${rel}: ${reason}${hint}`, { cause: err });
 }
 

@@ -96,7 +96,7 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 const PROBE_TTL_MS = 10 * 60_000;
 
 function upstreamError(message: string, cause?: unknown): ProxyError {
-  const hint = unreachableCode(cause) !== undefined ? ` (${SUMDB_HINT})` : "";
+  const hint = unreachableCode(cause) !== undefined ? `; ${SUMDB_HINT}` : "";
   return new ProxyError("upstream", `${message}${hint}`, { cause });
 }
 
