@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { ConfigError, loadConfig, settingsHelp } from "../lib/proxy/config";
-import { createLogger } from "../lib/proxy/logger";
+import { createLogger, logDestination } from "../lib/proxy/logger";
 import { startProxy } from "../lib/proxy/server";
+import { checkSelfLoop, listenFailure } from "../lib/proxy/startup";
+import { HOP_ENV, hopId } from "../lib/proxy/http/hop";
+import { VERSION } from "../lib/proxy/version";
 import { openStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
@@ -37,10 +40,13 @@ Usage:
   gomirror warm --mirror URL | --storage LOC [go.sum | go.mod | module@version ...]
                                fill a mirror ahead of need
   (each takes --help)
+  gomirror version             print the version (also --version)
   gomirror --help              this text
 
-Point the go command at it:
+Point the go command at it (in the go command's shell, not the proxy's: the proxy reads
+GOPROXY as its own upstream list and refuses one that names itself):
   GOPROXY=http://127.0.0.1:3000 go mod download
+Open http://127.0.0.1:3000/ for its status: version, upstreams, cache hits.
 
 Settings (environment variable in parentheses; a flag wins over its variable):
 ${settingsHelp()}
@@ -66,19 +72,32 @@ function superviseWorkers(count: number): void {
   const crashes: number[] = [];
   // Our own count of live workers: cluster.workers may still list one whose exit event came first.
   const live = new Set<number>();
+  // One hop id for every worker: a request that loops back may reach another worker.
+  const hop = hopId();
   const fork = (): void => {
-    live.add(cluster.fork().id);
+    live.add(cluster.fork({ [HOP_ENV]: hop }).id);
   };
+  // A worker that exits before any has listened cannot start (its reason is on stderr, an address
+  // in use, storage that cannot be written): starting it again would only repeat the reason.
+  let listened = false;
+  let startFailure: number | undefined;
+  cluster.on("listening", () => (listened = true));
+  const exitCode = (): number => startFailure ?? (failed ? 1 : 0);
   const stop = (): void => {
     stopping = true;
-    if (live.size === 0) process.exit(failed ? 1 : 0);
+    if (live.size === 0) process.exit(exitCode());
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
   };
   cluster.on("exit", (worker, code, signal) => {
     live.delete(worker.id);
+    if (!listened && !stopping && signal === null && code !== 0) {
+      startFailure = code;
+      stop();
+      return;
+    }
     if (stopping) {
       if (code !== 0) failed = true;
-      if (live.size === 0) process.exit(failed ? 1 : 0);
+      if (live.size === 0) process.exit(exitCode());
       return;
     }
     const now = Date.now();
@@ -100,11 +119,17 @@ function superviseWorkers(count: number): void {
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv });
+  // Refused here too, so that a supervisor does not restart workers that all refuse it.
+  checkSelfLoop(config);
   if (config.workers > 1 && cluster.isPrimary) {
     superviseWorkers(config.workers);
     return;
   }
-  const proxy = await startProxy(config);
+  const proxy = await startProxy(config).catch((err: unknown) => {
+    const message = listenFailure(err, config);
+    if (message !== undefined) fail(message, 1);
+    throw err;
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -126,12 +151,23 @@ async function verify(argv: string[]): Promise<void> {
   const remove = argv.includes("--remove");
   const config = loadConfig({ env: process.env, argv: argv.filter((a) => a !== "--remove") });
   if (parseGosumdb(config.sumdb) === undefined) fail("verify needs a checksum database, but GOSUMDB=off");
+  if (!config.storage.startsWith("s3://") && !existsSync(config.storage)) {
+    fail(
+      `verify: GOMIRROR_STORAGE=${config.storage} does not exist; give the storage of a gomirror that ran (--storage)`,
+    );
+  }
   const storage = openStorage(config.storage, {
     endpoint: config.s3Endpoint,
     forcePathStyle: config.s3ForcePathStyle,
     region: config.s3Region,
   });
-  const summary = await runVerify({ storage, config, remove, logger: createLogger(config.logLevel) });
+  const summary = await runVerify({
+    storage,
+    config,
+    remove,
+    // stdout is the command's output: the failures and the summary; logs go to stderr.
+    logger: createLogger(config.logLevel, logDestination(config.logFormat, 2)),
+  });
   for (const failure of summary.failures) process.stdout.write(`FAIL ${failure.reason}\n`);
   process.stdout.write(`${formatVerifySummary(summary)}\n`);
   process.exit(summary.mismatched + summary.errors > 0 ? 1 : 0);
@@ -197,6 +233,10 @@ async function main(argv: string[]): Promise<void> {
       stdin: () => readFileSync(0, "utf8"),
     };
     process.exit(await own(argv.slice(1), io));
+  }
+  if (argv[0] === "--version" || argv[0] === "version" || (argv[0] === "serve" && argv[1] === "--version")) {
+    process.stdout.write(`gomirror ${VERSION}\n`);
+    return;
   }
   if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     process.stdout.write(USAGE);

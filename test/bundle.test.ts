@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildRepos, GIT_HOST } from "./support/gitrepos";
 import { startGitServer, type GitServer } from "./support/gitserver";
 import { describeWithTools } from "./support/tools";
+import { VERSION } from "../lib/proxy/version";
 import { startS3TestServer, type S3TestServer } from "./proxy/storage/s3rver-harness";
 
 /**
@@ -78,6 +79,41 @@ describe("the server bundle", () => {
     expect(text).not.toMatch(/[^\x00-\xff]/);
     expect(text).not.toContain("S3ServiceException");
   });
+
+  it("knows its version, and writes readable log lines with GOMIRROR_LOG_FORMAT=pretty", async () => {
+    expect(execFileSync(process.execPath, [bundle, "--version"], { encoding: "utf8" })).toBe(
+      `gomirror ${VERSION}\n`,
+    );
+    const storage = mkdtempSync(path.join(tmpdir(), "gomirror-bundle-pretty-"));
+    const child = spawn(process.execPath, [bundle, "serve"], {
+      env: {
+        PATH: process.env.PATH,
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: storage,
+        GOMIRROR_LOG_FORMAT: "pretty",
+        GOPROXY: "off",
+        GOSUMDB: "off",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let out = "";
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+          out += chunk;
+          if (/^ {4}auth /m.test(out)) resolve();
+        });
+        child.on("exit", (code) => reject(new Error(`gomirror exited with ${code}:\n${out}`)));
+      });
+      expect(out).toMatch(
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d INFO  gomirror ${VERSION} listening on http://127`, "m"),
+      );
+      expect(out).not.toMatch(/^\{/m);
+    } finally {
+      await stop(child);
+      rmSync(storage, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   describe("with S3 storage", () => {
     let s3: S3TestServer;

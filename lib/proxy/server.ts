@@ -9,6 +9,7 @@ import { SpoolDirectory, sweepSpools } from "./cache/spool-directory";
 import { ConfigError, type ProxyConfig } from "./config";
 import { createRequestHandler, type ZipRedirector } from "./http/handler";
 import { startMetricsListener } from "./http/metrics-listener";
+import { hopId, loopGuard } from "./http/hop";
 import type { GitSource } from "./git/source";
 import { UpstreamBreaker } from "./sources/breaker";
 import { lazySource } from "./sources/lazy";
@@ -16,10 +17,12 @@ import type { SumdbHandler } from "./sumdb/handler";
 import { createSumdbWiring } from "./sumdb/wiring";
 import { createIndexFeed } from "./sync/feed";
 import { IndexedStorage } from "./sync/indexed-storage";
-import { createLogger } from "./logger";
+import { createLogger, logDestination } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createListener } from "./net/listener";
 import { readinessProbe } from "./readiness";
+import { checkSelfLoop, checkStorageWritable, describeProxyList, logStartup } from "./startup";
+import { statusPage, type StatusFacts } from "./http/status";
 import {
   noDirectSource,
   offSource,
@@ -81,6 +84,8 @@ export function buildSource(
     spools?: SpoolDirectory;
     /** The clock of the upstreams' circuit breakers (tests). @default Date.now */
     now?: () => number;
+    /** This proxy's hop id, sent to upstreams (lib/proxy/http/hop.ts). */
+    hop?: string;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
@@ -93,6 +98,7 @@ export function buildSource(
           dispatcher: agent,
           metrics: parts.metrics,
           logger: parts.logger,
+          hop: parts.hop,
         });
         return { source: withBreaker(upstream, config, parts), fallBackOnError: entry.fallBackOnError };
       }
@@ -150,7 +156,9 @@ function presignedZips(source: CachedSource, storage: PresigningStorage): ZipRed
 
 /** Starts the proxy on `config.listen` and resolves once it accepts connections. */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  // A GOPROXY list that names this proxy is refused before anything starts.
+  checkSelfLoop(config);
+  const logger = deps.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
   const storage = limitDiskStorage(
     deps.storage ??
@@ -164,6 +172,9 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     config.diskMaxBytes,
     { logger, metrics },
   );
+  // A disk store that cannot be written stops startup (S3 is checked by /readyz: no network here).
+  if (!deps.storage && !config.storage.startsWith("s3://"))
+    await checkStorageWritable(storage, config.storage);
   let presigning: PresigningStorage | undefined;
   if (config.zipRedirect && !deps.zipRedirect) {
     if (!canPresign(storage)) {
@@ -179,7 +190,15 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const direct = deps.direct ?? lazySource(() => (git = loadGitSource(config, logger)));
   // Public modules are checked against the checksum database before they are cached, and the
   // database is proxied under /sumdb/ (both off with GOSUMDB=off).
-  const sumdb = createSumdbWiring(config, { storage, logger, metrics, cacheAudience: cacheAudience(config) });
+  // Sent with every upstream and checksum database request, so that one coming back is refused.
+  const hop = hopId();
+  const sumdb = createSumdbWiring(config, {
+    storage,
+    logger,
+    metrics,
+    cacheAudience: cacheAudience(config),
+    hop,
+  });
   const verify = deps.verify ?? sumdb.verify;
   const agent = createUpstreamAgent(config.upstreamTimeoutSeconds * 1000);
   const spools =
@@ -188,12 +207,29 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   await sweepSpools(spools.root, logger);
   // Every module file the cache stores is recorded for /index (and `gomirror sync` of peers).
   const indexed = new IndexedStorage(storage, logger);
-  const source = buildSource(config, { storage: indexed, logger, metrics, direct, verify, agent, spools });
+  const source = buildSource(config, {
+    storage: indexed,
+    logger,
+    metrics,
+    direct,
+    verify,
+    agent,
+    spools,
+    hop,
+  });
 
   let shuttingDown = false;
   const probe = readinessProbe({ storage, spools, logger });
   const ready = async (): Promise<boolean> => !shuttingDown && (await probe());
 
+  const statusFacts: StatusFacts = {
+    goproxy: describeProxyList(config.proxyList),
+    gosumdb: config.sumdb,
+    scheme: config.tlsCert !== undefined ? "https" : "http",
+    tokens: config.authFile !== undefined || config.authSecret !== undefined,
+    metrics,
+    startedAt: new Date(),
+  };
   const handler = createRequestHandler({
     cacheAudience: cacheAudience(config),
     source,
@@ -205,8 +241,10 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     index: createIndexFeed({ log: indexed.index, mayRead: access?.gate.mayRead }),
     zipRedirect: deps.zipRedirect ?? (presigning && presignedZips(source, presigning)),
     clientOf: access?.gate.clientOf,
+    status: (req) => statusPage(req, statusFacts),
   });
   const guarded = access ? access.gate.wrap(handler) : handler;
+  const looped = loopGuard(hop, logger);
 
   let active = 0;
   let idle: (() => void) | undefined;
@@ -220,7 +258,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       active++;
       if (shuttingDown) res.setHeader("connection", "close");
       res.on("close", responseClosed);
-      guarded(req, res);
+      if (!looped(req, res)) guarded(req, res);
     },
     { tls: tlsFiles(config), logger },
   );
@@ -243,10 +281,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const url = `${listener.scheme}://${host}:${address.port}`;
   const metricsListener =
     config.metricsListen && (await startMetricsListener(config.metricsListen, metrics, logger));
-  logger.info(
-    { event: "listening", url, storage: config.storage.replace(/\/\/[^/@]*@/, "//") },
-    "gomirror listening",
-  );
+  logStartup(logger, config, url);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

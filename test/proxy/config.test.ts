@@ -107,6 +107,7 @@ describe("loadConfig", () => {
     [{ GOMIRROR_CACHE_TTL: "-1" }, /GOMIRROR_CACHE_TTL="-1": want a number of seconds/],
     [{ GOMIRROR_CACHE_TTL: "soon" }, /GOMIRROR_CACHE_TTL="soon"/],
     [{ GOMIRROR_LOG_LEVEL: "loud" }, /GOMIRROR_LOG_LEVEL="loud": want one of/],
+    [{ GOMIRROR_LOG_FORMAT: "xml" }, /GOMIRROR_LOG_FORMAT="xml": want one of/],
     [{ GOMIRROR_STORAGE: "s3://A_bad_bucket" }, /GOMIRROR_STORAGE="s3:\/\/A_bad_bucket"/],
     [{ GOMIRROR_S3_FORCE_PATH_STYLE: "maybe" }, /GOMIRROR_S3_FORCE_PATH_STYLE="maybe": want true or false/],
     [{ GOMIRROR_GIT_REWRITE: "https://a/" }, /GOMIRROR_GIT_REWRITE="https:\/\/a\/"/],

@@ -75,6 +75,7 @@ function modulePathOf(route: Route): string | null | undefined {
     case "healthz":
     case "readyz":
     case "metrics":
+    case "status":
       return null;
   }
 }

@@ -30,6 +30,8 @@ export interface HandlerDeps {
   /** Serves `/index` (lib/proxy/sync/feed.ts). */
   readonly index?: IndexHandler;
   readonly zipRedirect?: ZipRedirector;
+  /** Answers `/`: the status page. */
+  readonly status?: (req: IncomingMessage) => Promise<{ readonly type: string; readonly body: string }>;
   /** Who may keep answers: "private" when clients need tokens. @default "public" */
   readonly cacheAudience?: CacheAudience;
   /** Who made a request (token name, address), for its log line; never the token itself. */
@@ -195,6 +197,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       case "readyz": {
         const ready = await deps.ready();
         return send(x, ready ? 200 : 503, TEXT, "no-store", ready ? "ready\n" : "not ready\n");
+      }
+      case "status": {
+        if (!deps.status) return send(x, 404, TEXT, "no-store", "not found: no status page here\n");
+        const page = await deps.status(x.req);
+        return send(x, 200, page.type, "no-store", page.body, ["vary", "accept"]);
       }
       case "metrics": {
         const text = await metrics.registry.metrics();

@@ -13,7 +13,9 @@ export type Route =
   | { readonly kind: "sumdb"; readonly rest: string }
   /** `/index?since=&limit=`: the stored versions feed; `query` is the raw query string. */
   | { readonly kind: "index"; readonly query: string }
-  | { readonly kind: "healthz" | "readyz" | "metrics" };
+  | { readonly kind: "healthz" | "readyz" | "metrics" }
+  /** `/`: the status page for people (lib/proxy/http/status.ts). */
+  | { readonly kind: "status" };
 
 export type Endpoint = Route["kind"] | "unknown";
 
@@ -27,6 +29,7 @@ const OPERATIONAL: Record<string, Route> = {
   [OPERATIONAL_PATHS.healthz]: { kind: "healthz" },
   [OPERATIONAL_PATHS.readyz]: { kind: "readyz" },
   [OPERATIONAL_PATHS.metrics]: { kind: "metrics" },
+  "/": { kind: "status" },
 };
 
 function decode(part: string, what: string): string {

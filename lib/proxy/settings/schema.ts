@@ -68,6 +68,8 @@ function setting<T, P>(spec: SettingSpec<T, P>): SettingSpec<T, P> {
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface ListenAddress {
   readonly host: string;
@@ -328,6 +330,13 @@ export const SCHEMA = {
     default: "info",
     help: "log level",
     prop: "logLevel",
+  }),
+  logFormat: setting({
+    env: "GOMIRROR_LOG_FORMAT",
+    flag: "log-format",
+    kind: oneOf(LOG_FORMATS),
+    default: "auto",
+    help: "log lines: `json`, `pretty` (one readable line each), or `auto` (pretty when stdout is a terminal, else JSON)",
   }),
   gitRewrite: setting({
     env: "GOMIRROR_GIT_REWRITE",

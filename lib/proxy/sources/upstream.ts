@@ -5,10 +5,12 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
+import { HOP_HEADER } from "../http/hop";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
+import { UPSTREAM_HINT, unreachableCode } from "../net/unreachable";
 import { bounded, guarded } from "../streams";
 import { escapePath, escapeVersion } from "../module/escape";
 import { parseInfo, parseList } from "../module/info";
@@ -24,6 +26,8 @@ export interface UpstreamOptions {
   readonly metrics?: ProxyMetrics;
   /** Failures are logged with `event: "upstream_error"` (log-based alarms match it). */
   readonly logger?: Logger;
+  /** This proxy's hop id, sent in `Gomirror-Hop` so that a request coming back to it is refused. */
+  readonly hop?: string;
 }
 
 interface RawAnswer {
@@ -203,7 +207,11 @@ export class UpstreamProxySource implements ModuleSource {
     const res = await request(`${this.base}/${rel}`, {
       method: "GET",
       dispatcher: this.dispatcher,
-      headers: { "user-agent": USER_AGENT, accept: "*/*" },
+      headers: {
+        "user-agent": USER_AGENT,
+        accept: "*/*",
+        ...(this.options.hop !== undefined ? { [HOP_HEADER]: this.options.hop } : {}),
+      },
     });
     const length = res.headers["content-length"];
     const size = typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined;
@@ -248,14 +256,40 @@ function wrapTransportError(err: unknown, label: string, rel: string): ProxyErro
     err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
       ? "timed out"
       : (e?.code ?? e?.message ?? String(err));
-  return new ProxyError("upstream", `${label}/${rel}: ${reason}`, { cause: err });
+  const hint = unreachableCode(err) !== undefined ? `; ${UPSTREAM_HINT}` : "";
+  return new ProxyError("upstream", `${label}/${rel}: ${reason}${hint}`, { cause: err });
 }
 
-/** Upstream text shown to our clients: printable, one line per line, bounded. */
-function sanitizeMessage(data: Buffer): string {
-  return data
-    .toString("utf8")
-    .replace(/[^\x09\x0a\x20-\x7e\u00a0-\uffff]/g, "?")
-    .trim()
-    .slice(0, 1000);
+/**
+ * The longest excerpt of an upstream's error body shown to clients and logged: a GOPROXY's own
+ * message (the go command's words, a git server's answer) whole; of an HTML page, its start.
+ */
+const TEXT_CHARS = 1000;
+const HTML_CHARS = 200;
+
+/**
+ * Upstream text shown to our clients and logs: one printable line. An HTML page (a load
+ * balancer's or a web server's 404) gives the start of its text without the markup.
+ */
+export function sanitizeMessage(data: Buffer): string {
+  let text = data.toString("utf8");
+  const html = /<(?:!doctype|html|head|body|title|h1|p|div|pre)\b/i.test(text);
+  if (html) {
+    text = text
+      .replace(/<(script|style)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, " ")
+      .replace(/<!--[\s\S]*?(?:-->|$)/g, " ")
+      .replace(/<[^>]*>?/g, " ")
+      .replace(/&nbsp;/g, " ")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, "&");
+  }
+  text = text
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const max = html ? HTML_CHARS : TEXT_CHARS;
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

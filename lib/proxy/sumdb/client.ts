@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import { request, type Dispatcher } from "undici";
 import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
+import { SUMDB_HINT, unreachableCode } from "../net/unreachable";
+import { HOP_HEADER } from "../http/hop";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
 import type { Storage } from "../storage/storage";
@@ -52,6 +54,8 @@ export interface SumdbClientOptions {
   readonly timeoutMs?: number;
   /** @default undici's global dispatcher */
   readonly dispatcher?: Dispatcher;
+  /** This proxy's hop id, sent in `Gomirror-Hop` (the database may be reached through a proxy). */
+  readonly hop?: string;
   readonly logger?: Logger;
   /** Milliseconds partial tiles and the `latest` answer are reused. @default 60000 */
   readonly shortTtlMs?: number;
@@ -92,7 +96,8 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 const PROBE_TTL_MS = 10 * 60_000;
 
 function upstreamError(message: string, cause?: unknown): ProxyError {
-  return new ProxyError("upstream", message, { cause });
+  const hint = unreachableCode(cause) !== undefined ? `; ${SUMDB_HINT}` : "";
+  return new ProxyError("upstream", `${message}${hint}`, { cause });
 }
 
 /** An HTTP status from the database other than 200: 404/410 mean "no such record/tile". */
@@ -519,7 +524,10 @@ export class SumdbClient {
       signal,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      headers: { "user-agent": "gomirror (checksum database client)" },
+      headers: {
+        "user-agent": "gomirror (checksum database client)",
+        ...(this.options.hop !== undefined ? { [HOP_HEADER]: this.options.hop } : {}),
+      },
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
     });
     const body = await readLimited(res.body, MAX_ANSWER_BYTES, url);

@@ -29,6 +29,8 @@ export interface SumdbWiringParts {
   /** Where refusals are counted: ProxyMetrics fits (`checksumMismatches`). */
   readonly metrics?: { readonly checksumMismatches: { inc(): void } };
   readonly dispatcher?: Dispatcher;
+  /** This proxy's hop id, sent with every request to the database. */
+  readonly hop?: string;
   /** Who may keep `/sumdb/` answers. @default "public" */
   readonly cacheAudience?: CacheAudience;
 }
@@ -45,6 +47,7 @@ export function createSumdbWiring(
     proxyList: config.proxyList,
     timeoutMs: config.upstreamTimeoutSeconds * 1000,
     dispatcher: parts.dispatcher,
+    hop: parts.hop,
     logger: parts.logger,
     shortTtlMs: config.cacheTtlSeconds * 1000,
   });

@@ -68,7 +68,11 @@ describe("parseRoute", () => {
     );
   });
 
-  it.each(["/", "/favicon.ico", "/example.test/m/@v/v1.0.0.tar", "/example.test/m/@v/"])(
+  it("routes / to the status page", () => {
+    expect(parseRoute("/")).toEqual({ kind: "status" });
+  });
+
+  it.each(["/favicon.ico", "/example.test/m/@v/v1.0.0.tar", "/example.test/m/@v/"])(
     "answers not found for %s, which is not a protocol path",
     (target) => {
       expect(() => parseRoute(target)).toThrow(expect.objectContaining({ kind: "not-found" }));
