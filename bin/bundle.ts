@@ -165,6 +165,7 @@ export async function runExportCommand(argv: readonly string[], io: CommandIo): 
   const logger = createLogger(config.logLevel);
   const timeoutMs = config.upstreamTimeoutSeconds * 1000;
   let scratch: string | undefined;
+  let drain: (() => Promise<void>) | undefined;
   try {
     let source: ModuleSource;
     let sumdb: SumdbClientOptions | undefined;
@@ -190,7 +191,14 @@ export async function runExportCommand(argv: readonly string[], io: CommandIo): 
       const storage = storageOf(config);
       sumdb = sumdbOptions(config, storage);
       const wiring = createSumdbWiring(config, { storage, logger });
-      source = buildSource(config, { storage, logger, metrics: new ProxyMetrics(), verify: wiring.verify });
+      const cached = buildSource(config, {
+        storage,
+        logger,
+        metrics: new ProxyMetrics(),
+        verify: wiring.verify,
+      });
+      drain = () => cached.drain();
+      source = cached;
       storedSince = async (since) =>
         new Set(
           (await storage.index.read(since, Number.MAX_SAFE_INTEGER)).map((e) => `${e.Path}@${e.Version}`),
@@ -221,6 +229,7 @@ export async function runExportCommand(argv: readonly string[], io: CommandIo): 
     );
     return 0;
   } finally {
+    await drain?.();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -80,7 +80,10 @@ export function buildSource(
     verify?: (s: ModuleSource) => ModuleSource;
     /** The connection pool for upstream proxies. @default a new one */
     agent?: Dispatcher;
-    /** Where zips are spooled. @default the temp directory, bounded by `config.spoolMaxBytes` */
+    /**
+     * Where zips are spooled. @default a directory in the temp directory, bounded by
+     * `config.spoolMaxBytes`, that the source's drain() removes
+     */
     spools?: SpoolDirectory;
     /** The clock of the upstreams' circuit breakers (tests). @default Date.now */
     now?: () => number;
@@ -114,8 +117,8 @@ export function buildSource(
     ttlSeconds: config.cacheTtlSeconds,
     logger: parts.logger,
     metrics: parts.metrics,
-    spools:
-      parts.spools ?? new SpoolDirectory({ maxBytes: config.spoolMaxBytes, gauge: parts.metrics.spoolBytes }),
+    spools: parts.spools,
+    spoolMaxBytes: config.spoolMaxBytes,
     memoryBytes: config.memoryCacheBytes,
   });
 }

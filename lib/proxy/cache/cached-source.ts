@@ -32,6 +32,11 @@ export interface CachedSourceOptions {
    */
   readonly spools?: SpoolDirectory;
   /**
+   * Without `spools`: the bound of the spool directory made here (removed again by drain()).
+   * @default GOMIRROR_SPOOL_MAX's default
+   */
+  readonly spoolMaxBytes?: number;
+  /**
    * Zips up to this size answer once they are checked, so that a refused one gets an error status
    * with its reason; larger ones start streaming to their clients after this many bytes.
    * @default 1 MiB
@@ -95,7 +100,10 @@ export class CachedSource implements ModuleSource {
     this.memory = new MemoryCache(memoryBytes, Math.min(MEMORY_FILE_BYTES, Math.floor(memoryBytes / 16)));
     this.ttlMs = options.ttlSeconds * 1000;
     this.now = options.now ?? Date.now;
-    this.ownSpools = options.spools === undefined ? new SpoolDirectory() : undefined;
+    this.ownSpools =
+      options.spools === undefined
+        ? new SpoolDirectory({ maxBytes: options.spoolMaxBytes, gauge: options.metrics?.spoolBytes })
+        : undefined;
     this.zipFills = new ZipFills({
       streamAfterBytes: options.streamAfterBytes ?? 1024 * 1024,
       inner,

@@ -58,6 +58,7 @@ describe("gomirror over HTTP", () => {
         GOSUMDB: "off",
         GOMIRROR_LISTEN: "127.0.0.1:0",
         GOMIRROR_STORAGE: path.join(work, "cache"),
+        GOMIRROR_GIT_CACHE: path.join(work, "git-cache"),
         GOMIRROR_SHUTDOWN_GRACE: "5",
         ...env,
       },
