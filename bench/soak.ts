@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Pool } from "undici";
 import { startGomirrorProcess, type GomirrorProcess } from "../test/support/gomirror-process";
-import { prepareRuntime } from "./gomirror";
+import { imageTuning, prepareRuntime } from "./gomirror";
 import {
   goMod,
   info,
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
     mirror = await startGomirrorProcess(
       {
         NODE_ENV: "production",
+        // The memory settings of the image (NODE_OPTIONS, MALLOC_*), as the process runs there.
+        ...imageTuning(),
         GOPROXY: upstream.url,
         GOSUMDB: "off",
         GOMIRROR_STORAGE: path.join(work, "storage"),
@@ -92,6 +94,9 @@ async function main(): Promise<void> {
         GOMIRROR_CACHE_TTL: "0",
         GOMIRROR_LOG_LEVEL: "warn",
         GOMIRROR_SPOOL_MAX: "256MiB",
+        // A fault here is one bad answer among good ones: the breaker would skip the upstream for
+        // 30 s after three and fail the good ones meanwhile (its behaviour has its own tests).
+        GOMIRROR_UPSTREAM_MAX_FAILS: "0",
         TMPDIR: path.join(work, "tmp"),
       },
       runtime.nodeArgs,
