@@ -167,6 +167,12 @@ export class ZipFills {
 
   private fail(key: string, err: unknown): void {
     this.running.delete(key);
+    // "unavailable" is only ever the spool's: its space held by downloads in progress, or its disk
+    // full. Logged as its own event, which the AWS construct's SpoolFull alarm counts.
+    if (err instanceof ProxyError && err.kind === "unavailable") {
+      this.options.logger.warn({ event: "spool_full", key, err: err.message }, "zip refused: spool full");
+      return;
+    }
     this.options.logger.warn({ event: "zip_not_cached", key, err: String(err) }, "zip not cached");
   }
 }

@@ -79,6 +79,10 @@ describe("storage and spool faults", () => {
       expect.objectContaining({ endpoint: "zip", status: 503 }),
     );
     expect(await new DiskStorage(mirror.storage).stat(`${M}/@v/v1.0.0.zip`)).toBeUndefined();
+    // The event the AWS construct's SpoolFull alarm counts.
+    expect(mirror.logs.events("spool_full")).toContainEqual(
+      expect.objectContaining({ key: `${M}/@v/v1.0.0.zip` }),
+    );
   });
 
   it("answers a cold zip 503 with Retry-After while downloads in progress fill GOMIRROR_SPOOL_MAX", async () => {
@@ -98,6 +102,9 @@ describe("storage and spool faults", () => {
     expect(res.headers.get("retry-after")).toBe("5");
     expect(await res.text()).toMatch(/GOMIRROR_SPOOL_MAX/);
     expect(upstream.count(`${M}/@v/v1.1.0.zip`)).toBe(0); // refused before asking the upstream
+    expect(mirror.logs.events("spool_full")).toContainEqual(
+      expect.objectContaining({ key: `${M}/@v/v1.1.0.zip` }),
+    );
   });
 
   it("answers 502 for a zip larger than GOMIRROR_SPOOL_MAX lets one download spool", async () => {
