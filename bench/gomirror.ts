@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { imageTuning } from "../test/support/image-tuning";
 import path from "node:path";
 import { freePort, start, waitUntilUp, type Started } from "./processes";
 
@@ -56,21 +56,6 @@ export interface GomirrorOptions {
 export interface RunningGomirror {
   readonly url: string;
   readonly proc: Started;
-}
-
-/**
- * The memory settings the image gives the server (NODE_OPTIONS and glibc's MALLOC_*, from the
- * ENV lines of image/Dockerfile), so that the benchmark measures the process as it runs there.
- */
-export function imageTuning(): Record<string, string> {
-  const dockerfile = readFileSync(path.join(ROOT, "image", "Dockerfile"), "utf8").replace(/\\\n/g, " ");
-  const env: Record<string, string> = {};
-  for (const line of dockerfile.split("\n").filter((l) => l.startsWith("ENV "))) {
-    for (const [, key, value] of line.matchAll(/\b(NODE_OPTIONS|MALLOC_[A-Z_]+)=(\S+)/g)) env[key!] = value!;
-  }
-  if (!env.NODE_OPTIONS)
-    throw new Error("image/Dockerfile sets no NODE_OPTIONS: cannot run gomirror as the image does");
-  return env;
 }
 
 export async function startGomirror(options: GomirrorOptions): Promise<RunningGomirror> {

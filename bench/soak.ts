@@ -3,7 +3,8 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Pool } from "undici";
 import { startGomirrorProcess, type GomirrorProcess } from "../test/support/gomirror-process";
-import { imageTuning, prepareRuntime } from "./gomirror";
+import { imageTuning } from "../test/support/image-tuning";
+import { prepareRuntime } from "./gomirror";
 import {
   goMod,
   info,

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { importRepo, packBytes } from "../support/gitbig";
 import { bundleGomirror, rssOf, sampleMemory, startProxyProcess } from "../support/gitproxy";
+import { imageTuning } from "../support/image-tuning";
 import { GIT_HOST } from "../support/gitrepos";
 import { type GitServer, startGitServer } from "../support/gitserver";
 import { describeWithTools } from "../support/tools";
@@ -63,6 +64,8 @@ describeWithTools({ bins: ["git"] }, "git source memory", () => {
 
   it("fetches a pack of over 300 MiB and serves a 30 MiB zip with the proxy's RSS under 300 MB, back near idle afterwards", async () => {
     const proxy = await startProxyProcess(bundle, {
+      // As the image runs it (NODE_OPTIONS, MALLOC_*): what a deployment's memory is.
+      ...imageTuning(),
       GOPROXY: "direct",
       GONOPROXY: GIT_HOST,
       GOSUMDB: "off",

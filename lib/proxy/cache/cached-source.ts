@@ -85,6 +85,8 @@ export class CachedSource implements ModuleSource {
   private readonly flights = new SingleFlight<unknown>();
   private readonly zipFills: ZipFills;
   private readonly memory: MemoryCache<Remembered>;
+  /** Stores of small files whose answers have already gone out, by key (drain() waits for them). */
+  private readonly stores = new Map<string, Promise<void>>();
   /** The spool directory made here when the options name none (removed by drain()). */
   private readonly ownSpools: SpoolDirectory | undefined;
   private readonly ttlMs: number;
@@ -243,10 +245,12 @@ export class CachedSource implements ModuleSource {
 
   /**
    * Settles once every download and store running now has finished (graceful shutdown, the end
-   * of a command); a spool directory this source made itself is removed then too.
+   * of a command; small files are stored after their answer went out); a spool directory this
+   * source made itself is removed then too.
    */
   async drain(): Promise<void> {
     await Promise.all([this.flights.drain(), this.zipFills.drain()]);
+    while (this.stores.size > 0) await Promise.all(this.stores.values());
     await this.ownSpools?.remove();
   }
 
@@ -303,7 +307,8 @@ export class CachedSource implements ModuleSource {
     const entry = this.memory.get(key);
     if (!entry) return undefined;
     const now = this.now();
-    if (now - entry.checked < REVALIDATE_MS) return entry;
+    // Being stored right now: storage cannot hold it yet, and has not lost it.
+    if (now - entry.checked < REVALIDATE_MS || this.stores.has(key)) return entry;
     entry.checked = now;
     let info: ObjectInfo | undefined;
     try {
@@ -361,11 +366,23 @@ export class CachedSource implements ModuleSource {
     return this.flights.do(key, async () => {
       const value = await fetch();
       const data = encode(value);
-      await this.storage.put(key, data, put).catch((err: unknown) => {
-        // The answer is good; only caching it failed. Serve it, and say so loudly.
-        this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
-      });
       this.remember(key, value, data.length);
+      // The client has its answer while it is stored: a store costs a disk its fsyncs (and an index
+      // entry), which a cold `go mod download` otherwise waits for on every file. drain() waits.
+      const store: Promise<void> = this.storage.put(key, data, put).then(
+        () => undefined,
+        (err: unknown) => {
+          // The answer is good; only caching it failed. Serve it, and say so loudly.
+          this.options.logger.error(
+            { event: "cache_write_failed", key, err: String(err) },
+            "could not store",
+          );
+        },
+      );
+      this.stores.set(key, store);
+      void store.finally(() => {
+        if (this.stores.get(key) === store) this.stores.delete(key);
+      });
       return value;
     }) as Promise<T>;
   }

@@ -126,6 +126,7 @@ describe("CachedSource", () => {
 
   it("keeps the stored bytes under the escaped GOPROXY layout", async () => {
     await t.cached.mod(M, "v1.0.0");
+    await t.cached.drain(); // small files are stored after their answer went out
     expect(storageKeys.mod(M, "v1.0.0")).toBe("example.test/!upper/m/@v/v1.0.0.mod");
     expect(await t.storage.stat("example.test/!upper/m/@v/v1.0.0.mod")).toMatchObject({ size: 28 });
   });
@@ -179,6 +180,7 @@ describe("CachedSource", () => {
 
   it("serves a stale answer from storage after a restart (no memory)", async () => {
     await t.cached.latest(M);
+    await t.cached.drain(); // stored after the answer went out
     const restarted = new CachedSource(t.inner, t.storage, {
       ttlSeconds: 1,
       logger: silentLogger(),
@@ -462,16 +464,23 @@ describe("CachedSource memory", () => {
     t = setup();
     storage = new CountingStorage(t.storage);
   });
-  afterEach(() => t.cleanup());
+  /** Caches made by a test: drained (their stores done) before the directory goes. */
+  const caches: CachedSource[] = [];
+  afterEach(async () => {
+    await Promise.all(caches.splice(0).map((c) => c.drain()));
+    t.cleanup();
+  });
 
   function cachedWith(memoryBytes?: number): CachedSource {
-    return new CachedSource(t.inner, storage, {
+    const cached = new CachedSource(t.inner, storage, {
       ttlSeconds: 60,
       logger: silentLogger(),
       memoryBytes,
       now: () => t.clock.now,
       spools: new SpoolDirectory({ root: t.dir }),
     });
+    caches.push(cached);
+    return cached;
   }
 
   async function storeZip(): Promise<void> {
@@ -511,6 +520,7 @@ describe("CachedSource memory", () => {
     await storeZip();
     const cached = cachedWith(0);
     await cached.mod(M, "v1.0.0");
+    await cached.drain(); // stored after the answer went out
     await cached.mod(M, "v1.0.0");
     await readStream((await cached.zip(M, "v1.0.0")).body);
     await readStream((await cached.zip(M, "v1.0.0")).body);
@@ -524,6 +534,7 @@ describe("CachedSource memory", () => {
     const cached = cachedWith();
     await cached.zip(M, "v1.0.0");
     await cached.mod(M, "v1.0.0");
+    await cached.drain(); // stored after the answer went out
     await t.storage.delete(storageKeys.zip(M, "v1.0.0"));
     await t.storage.delete(storageKeys.mod(M, "v1.0.0"));
     // Within the revalidation time, memory answers without asking storage.

@@ -27,7 +27,12 @@ describe("the stored version list", () => {
     dir = mkdtempSync(path.join(tmpdir(), "gomirror-list-"));
     storage = new DiskStorage(dir);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  /** Caches made by a test: drained (their stores done) before the directory goes. */
+  const caches: CachedSource[] = [];
+  afterEach(async () => {
+    await Promise.all(caches.splice(0).map((c) => c.drain()));
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const holdZip = (version: string) => storage.put(storageKeys.zip(M, version), Buffer.from("zip"));
 
@@ -53,8 +58,11 @@ describe("the stored version list", () => {
   });
 
   describe("as the cache answers list", () => {
-    const cacheOver = (inner: FakeSource, now = Date.now) =>
-      new CachedSource(inner, storage, { ttlSeconds: 60, logger: silentLogger(), now });
+    const cacheOver = (inner: FakeSource, now = Date.now): CachedSource => {
+      const cached = new CachedSource(inner, storage, { ttlSeconds: 60, logger: silentLogger(), now });
+      caches.push(cached);
+      return cached;
+    };
 
     it("adds held versions the upstream does not list", async () => {
       await holdZip("v1.5.0");
@@ -86,6 +94,7 @@ describe("the stored version list", () => {
       const later = () => Date.now() + 30 * 24 * 3600_000;
       const logs = new LogCapture("debug");
       const cached = new CachedSource(off, storage, { ttlSeconds: 60, logger: logs.logger, now: later });
+      caches.push(cached);
       await expect(cached.list(M)).resolves.toEqual(["v1.5.0"]);
       // How an air-gapped mirror works, not a fault: no warning on every list.
       expect(logs.events("serving_stale").map((l) => l.level)).toEqual([20]);
