@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -10,6 +10,7 @@ import { removeTree } from "../test/support/gocmd";
 import { prepareRuntime, type Runtime } from "./gomirror";
 import { start, stopAll } from "./processes";
 import { sampleRss } from "./rss";
+import { writeMarkedSection } from "./report";
 
 /**
  * `npm run bench:bundle`: memory of `gomirror export` and `gomirror import` on a big bundle.
@@ -179,16 +180,8 @@ function report(rows: readonly Row[], runtime: Runtime): string {
   ].join("\n");
 }
 
-/** Replaces the block between the markers, formatted with the project's prettier settings. */
 async function writeSection(table: string): Promise<void> {
-  const doc = readFileSync(settings.output, "utf8");
-  const a = doc.indexOf(START);
-  const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${settings.output} has no ${START} ... ${END} section`);
-  const text = `${doc.slice(0, a + START.length)}\n\n${table}\n\n${doc.slice(b)}`;
-  const prettier = await import("prettier");
-  const options = (await prettier.resolveConfig(settings.output)) ?? {};
-  writeFileSync(settings.output, await prettier.format(text, { ...options, filepath: settings.output }));
+  await writeMarkedSection(settings.output, START, END, `\n${table}\n`);
   log(`wrote ${path.relative(ROOT, settings.output)}`);
 }
 

@@ -9,6 +9,7 @@ import { GIT_HOST } from "../test/support/gitrepos";
 import { type GitServer, startGitServer } from "../test/support/gitserver";
 import { removeTree } from "../test/support/gocmd";
 import { findGo } from "../test/support/tools";
+import { writeMarkedSection } from "./report";
 
 /**
  * `npm run bench:monorepo`: private modules from a monorepo at scale, through gomirror side by
@@ -250,16 +251,8 @@ function report(
   ].join("\n");
 }
 
-/** Replaces the block between the markers, formatted with the project's prettier settings (lint stays clean). */
 async function writeSection(table: string): Promise<void> {
-  const doc = readFileSync(settings.output, "utf8");
-  const a = doc.indexOf(START);
-  const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${settings.output} has no ${START} ... ${END} section`);
-  const text = `${doc.slice(0, a + START.length)}\n\n${table}\n\n${doc.slice(b)}`;
-  const prettier = await import("prettier");
-  const options = (await prettier.resolveConfig(settings.output)) ?? {};
-  writeFileSync(settings.output, await prettier.format(text, { ...options, filepath: settings.output }));
+  await writeMarkedSection(settings.output, START, END, `\n${table}\n`);
   log(`wrote ${path.relative(ROOT, settings.output)}`);
 }
 

@@ -302,20 +302,31 @@ const BEGIN = "<!-- bench:begin (written by npm run bench) -->";
 const END = "<!-- bench:end -->";
 
 /**
- * Puts the report between the markers of `file`, keeping the hand-written text around them, so
- * a re-run refreshes the numbers without losing the analysis. The file is formatted with the
- * project's prettier settings, so `npm run lint` stays clean after a run.
+ * Puts `markdown` between the markers `begin` and `end` of `file` (at its end when they are not
+ * there yet), keeping the hand-written text around them, so a re-run refreshes the numbers
+ * without losing the analysis. The file is formatted with the project's prettier settings, so
+ * `npm run lint` stays clean after a run.
  */
-export async function writeReport(file: string, markdown: string): Promise<void> {
-  const block = `${BEGIN}\n${markdown}\n${END}`;
+export async function writeMarkedSection(
+  file: string,
+  begin: string,
+  end: string,
+  markdown: string,
+): Promise<void> {
+  const block = `${begin}\n${markdown}\n${end}`;
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const b = old.indexOf(BEGIN);
-  const e = old.indexOf(END);
+  const b = old.indexOf(begin);
+  const e = old.indexOf(end);
   const text =
     b >= 0 && e > b
-      ? old.slice(0, b) + block + old.slice(e + END.length)
+      ? old.slice(0, b) + block + old.slice(e + end.length)
       : `${old || "# Benchmarks\n\n"}${old.endsWith("\n") || !old ? "" : "\n"}\n${block}\n`;
   const prettier = await import("prettier");
   const options = (await prettier.resolveConfig(file)) ?? {};
   writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
+}
+
+/** The main benchmark's report, between its own markers. */
+export function writeReport(file: string, markdown: string): Promise<void> {
+  return writeMarkedSection(file, BEGIN, END, markdown);
 }

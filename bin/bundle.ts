@@ -28,7 +28,7 @@ import { buildSource } from "../lib/proxy/server";
 import type { ModuleSource } from "../lib/proxy/sources/source";
 import { UpstreamProxySource } from "../lib/proxy/sources/upstream";
 import { DiskStorage } from "../lib/proxy/storage/disk";
-import { openStorage } from "../lib/proxy/storage/open";
+import { openConfiguredStorage } from "../lib/proxy/storage/open";
 import type { SumdbClientOptions } from "../lib/proxy/sumdb/client";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { createSumdbWiring } from "../lib/proxy/sumdb/wiring";
@@ -87,13 +87,7 @@ function progressOf(io: CommandIo): ProgressOptions {
 }
 
 function storageOf(config: ProxyConfig): IndexedStorage {
-  return new IndexedStorage(
-    openStorage(config.storage, {
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      region: config.s3Region,
-    }),
-  );
+  return new IndexedStorage(openConfiguredStorage(config));
 }
 
 /** The checksum database as this mirror reaches it, keeping what it verifies in `storage`. */

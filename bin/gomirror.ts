@@ -7,7 +7,7 @@ import { startProxy } from "../lib/proxy/server";
 import { checkSelfLoop, listenFailure } from "../lib/proxy/startup";
 import { HOP_ENV, hopId } from "../lib/proxy/http/hop";
 import { VERSION } from "../lib/proxy/version";
-import { openStorage } from "../lib/proxy/storage/open";
+import { openConfiguredStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { formatVerifySummary, runVerify } from "../lib/proxy/sumdb/verify-command";
 import { runProbeCommand } from "./probe";
@@ -156,11 +156,7 @@ async function verify(argv: string[]): Promise<void> {
       `verify: GOMIRROR_STORAGE=${config.storage} does not exist; give the storage of a gomirror that ran (--storage)`,
     );
   }
-  const storage = openStorage(config.storage, {
-    endpoint: config.s3Endpoint,
-    forcePathStyle: config.s3ForcePathStyle,
-    region: config.s3Region,
-  });
+  const storage = openConfiguredStorage(config);
   const summary = await runVerify({
     storage,
     config,

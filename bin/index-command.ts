@@ -1,6 +1,6 @@
 /** `gomirror index`: the record behind /index (named so, not index.ts, which reads as a barrel). */
 import { loadConfig } from "../lib/proxy/config";
-import { openStorage } from "../lib/proxy/storage/open";
+import { openConfiguredStorage } from "../lib/proxy/storage/open";
 import { IndexLog } from "../lib/proxy/sync/index-log";
 import type { CommandIo } from "./bundle";
 import { commandArgs, UsageError } from "./command-args";
@@ -23,11 +23,7 @@ export async function runIndexCommand(argv: readonly string[], io: CommandIo): P
   if (!values.rebuild) throw new UsageError("index wants --rebuild");
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const config = loadConfig({ env: io.env, argv: settings });
-  const storage = openStorage(config.storage, {
-    endpoint: config.s3Endpoint,
-    forcePathStyle: config.s3ForcePathStyle,
-    region: config.s3Region,
-  });
+  const storage = openConfiguredStorage(config);
   const summary = await new IndexLog(storage).rebuild();
   io.stdout(
     `index of ${config.storage.replace(/\/\/[^/@]*@/, "//")}: ${summary.files} module files, ` +

@@ -1,6 +1,6 @@
 import { loadConfig } from "../lib/proxy/config";
 import { createLogger } from "../lib/proxy/logger";
-import { openStorage } from "../lib/proxy/storage/open";
+import { openConfiguredStorage } from "../lib/proxy/storage/open";
 import { parseGosumdb } from "../lib/proxy/sumdb/config";
 import { parseTimestamp } from "../lib/proxy/sync/index-log";
 import { IndexedStorage } from "../lib/proxy/sync/indexed-storage";
@@ -46,14 +46,7 @@ export async function runSyncCommand(argv: readonly string[], io: CommandIo): Pr
   const logger = createLogger(config.logLevel);
   const timeoutMs = config.upstreamTimeoutSeconds * 1000;
   const authorization = peerAuthorization(from, { token: values.token as string | undefined, env: io.env });
-  const storage = new IndexedStorage(
-    openStorage(config.storage, {
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      region: config.s3Region,
-    }),
-    logger,
-  );
+  const storage = new IndexedStorage(openConfiguredStorage(config), logger);
   const summary = await runSync({
     from,
     dispatcher: peerDispatcher(from, authorization, timeoutMs),

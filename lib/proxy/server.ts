@@ -33,7 +33,7 @@ import {
 import type { ModuleSource } from "./sources/source";
 import { createUpstreamAgent, UpstreamProxySource } from "./sources/upstream";
 import { DiskLimitStorage, limitDiskStorage } from "./storage/disk-limit";
-import { openStorage } from "./storage/open";
+import { openConfiguredStorage } from "./storage/open";
 import { canPresign, type PresigningStorage, type Storage } from "./storage/storage";
 
 /** Parts a caller may supply instead of the ones built from the configuration. */
@@ -164,14 +164,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   const logger = deps.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   const metrics = deps.metrics ?? new ProxyMetrics({ processMetrics: true });
   const storage = limitDiskStorage(
-    deps.storage ??
-      openStorage(config.storage, {
-        endpoint: config.s3Endpoint,
-        forcePathStyle: config.s3ForcePathStyle,
-        region: config.s3Region,
-        lastRequested: config.s3LastRequested,
-        logger,
-      }),
+    deps.storage ?? openConfiguredStorage(config, { renewReads: true, logger }),
     config.diskMaxBytes,
     { logger, metrics },
   );

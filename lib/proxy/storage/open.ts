@@ -1,3 +1,4 @@
+import type { ProxyConfig } from "../config";
 import type { Logger } from "pino";
 import { DiskStorage } from "./disk";
 import type { S3Storage } from "./s3";
@@ -63,4 +64,28 @@ export function openStorage(
     throw new Error("storage location is empty; use a directory or s3://bucket/prefix");
   }
   return new DiskStorage(spec);
+}
+
+/** The settings that say which storage a process uses. */
+export type StorageSettings = Pick<
+  ProxyConfig,
+  "storage" | "s3Endpoint" | "s3ForcePathStyle" | "s3Region" | "s3LastRequested"
+>;
+
+/**
+ * The storage a configuration names (GOMIRROR_STORAGE and the S3 settings): the server's and
+ * every command's. Only the server renews what it reads (`renewReads`, GOMIRROR_S3_LAST_REQUESTED):
+ * a command reading the storage is no client's request.
+ */
+export function openConfiguredStorage(
+  config: StorageSettings,
+  options: { readonly renewReads?: boolean; readonly logger?: Logger } = {},
+): DiskStorage | S3Storage | LastRequestedStorage {
+  return openStorage(config.storage, {
+    endpoint: config.s3Endpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+    region: config.s3Region,
+    lastRequested: options.renewReads === true && config.s3LastRequested,
+    logger: options.logger,
+  });
 }

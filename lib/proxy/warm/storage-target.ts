@@ -9,7 +9,7 @@ import { buildSource, loadGitSource } from "../server";
 import { lazySource } from "../sources/lazy";
 import { createUpstreamAgent } from "../sources/upstream";
 import { IndexedStorage } from "../sync/indexed-storage";
-import { openStorage } from "../storage/open";
+import { openConfiguredStorage } from "../storage/open";
 import type { Storage } from "../storage/storage";
 import { createSumdbWiring } from "../sumdb/wiring";
 import type { ModuleFile } from "./inputs";
@@ -57,14 +57,7 @@ export class StorageTarget implements WarmTarget {
 /** The storage GOMIRROR_STORAGE names, behind the server's own source stack. */
 export function openStorageTarget(config: ProxyConfig, logger: Logger): StorageTarget {
   // Indexed as the server's own storage is, so /index (and peers syncing) list what warm stored.
-  const storage = new IndexedStorage(
-    openStorage(config.storage, {
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      region: config.s3Region,
-    }),
-    logger,
-  );
+  const storage = new IndexedStorage(openConfiguredStorage(config), logger);
   const metrics = new ProxyMetrics();
   let git: GitSource | undefined;
   const direct = lazySource(() => (git = loadGitSource(config, logger)));
