@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { createServer } from "node:net";
 
 /**
  * Every process the benchmark starts, so that all of them are stopped by PID at the end, on a
@@ -84,18 +83,7 @@ export function runToEnd(
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../test/support/ports";
 
 /**
  * Polls `url` until it answers 200 (any status with `anyStatus`), or fails naming the process

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { VERSION } from "../../lib/proxy/version";
+import { freePort } from "../support/ports";
 
 /**
  * What a new user sees from the `gomirror` command itself, run as its own process: the version,
@@ -49,14 +50,6 @@ async function waitFor(what: string, probe: () => boolean, run: Run, timeoutMs =
       throw new Error(`timed out waiting for ${what}:\n${run.stdout()}${run.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("the gomirror command, as a new user meets it", () => {

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { GitSource } from "../../lib/proxy/git/source";
@@ -17,6 +16,7 @@ import { buildRepos, GIT_HOST } from "../support/gitrepos";
 import { type GitServer, startGitServer } from "../support/gitserver";
 import { describeWithTools } from "../support/tools";
 import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
+import { freePort } from "../support/ports";
 
 /**
  * The image as users run it: built from image/Dockerfile (against a local Node base, as no
@@ -26,17 +26,6 @@ import { startStaticUpstream, type StaticUpstream } from "../support/upstream";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CACHE_DIR_IN_IMAGE = "/var/cache/gomirror";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function statusOf(url: string): Promise<number | undefined> {
   try {

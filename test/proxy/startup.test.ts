@@ -12,17 +12,9 @@ import { VERSION } from "../../lib/proxy/version";
 import { FakeSource } from "../support/fake-source";
 import { bearer, request } from "../support/http-client";
 import { LogCapture } from "../support/log-capture";
+import { freePort } from "../support/ports";
 
 /** What a new user sees when starting the proxy: the startup line, refusals, and the page at `/`. */
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An HTTP server on 127.0.0.1 answering every request with `answer`. */
 async function serveOnce(
