@@ -6,7 +6,15 @@ import { pipeline } from "node:stream/promises";
 import { GitSource } from "../../lib/proxy/git/source";
 import type { RunningProxy } from "../../lib/proxy/server";
 import type { ModuleInfo } from "../../lib/proxy/sources/source";
-import { directEnv, type GoDownload, goDownload, goEnv, goVersions, hashFile } from "../support/gitcompare";
+import {
+  directDownloads,
+  directEnv,
+  type GoDownload,
+  goDownload,
+  goEnv,
+  goVersions,
+  hashFile,
+} from "../support/gitcompare";
 import { GIT_HOST } from "../support/gitrepos";
 import { type GitServer, startGitServer } from "../support/gitserver";
 import { buildShapes, LONG_TAG, VANITY_HOST } from "../support/gitshapes";
@@ -66,7 +74,7 @@ describeWithTools(
     let source: GitSource;
     let githash: string;
     let work: string;
-    const direct = new Map<string, GoDownload>();
+    let direct = new Map<string, GoDownload>();
 
     const rewrite = () => [
       { from: `https://${GIT_HOST}/`, to: `${server.url}/` },
@@ -87,10 +95,7 @@ describeWithTools(
       work = path.join(tmp, "main-module");
       mkdirSync(work, { recursive: true });
       writeFileSync(path.join(work, "go.mod"), "module example.test/main\n\ngo 1.21\n");
-      for (const [i, c] of ALL.entries()) {
-        const one = await goDownload(directEnvAt(path.join(tmp, `gopath-direct-${i}`)), work, [key(c)]);
-        for (const [k, d] of one) direct.set(k, d);
-      }
+      direct = await directDownloads(directEnvAt, tmp, work, ALL.map(key));
     }, 600_000);
 
     afterAll(async () => {

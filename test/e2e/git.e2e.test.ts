@@ -8,6 +8,7 @@ import { GitSource } from "../../lib/proxy/git/source";
 import type { ModuleInfo } from "../../lib/proxy/sources/source";
 import { buildGoHelper } from "../support/gohelper";
 import {
+  directDownloads,
   directEnv as directEnvFor,
   type GoDownload,
   goDownload,
@@ -97,13 +98,7 @@ describeWithTools({ go: true, bins: ["git"] }, "git source matches the go comman
     const work = path.join(tmp, "main-module");
     mkdirSync(work, { recursive: true });
     writeFileSync(path.join(work, "go.mod"), "module example.test/main\n\ngo 1.21\n");
-    // One fresh GOPATH per case: the Origin the go command writes depends on what its local
-    // clone already holds, so only a first fetch is a fair reference.
-    direct = new Map();
-    for (const [i, c] of cases.entries()) {
-      const one = await goDownload(directEnv(path.join(tmp, `gopath-direct-${i}`)), work, [key(c)]);
-      for (const [k, d] of one) direct.set(k, d);
-    }
+    direct = await directDownloads(directEnv, tmp, work, cases.map(key));
   }, 600_000);
 
   afterAll(async () => {

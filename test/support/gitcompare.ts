@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
+import path from "node:path";
 import { promisify } from "node:util";
 import { offlineGoEnv } from "./gohelper";
 import { parseGoJson } from "./gocmd";
@@ -81,6 +82,25 @@ export async function goDownload(
   }
   const out = new Map<string, GoDownload>();
   for (const d of parseGoJson<GoDownload>(stdout)) out.set(`${d.Path}@${d.Query ?? d.Version}`, d);
+  return out;
+}
+
+/**
+ * The go command's answer for each `path@query` of `targets`, one fresh GOPATH per target (made
+ * by `envAt` under `gopathRoot`): the Origin the go command writes depends on what its local
+ * clone already holds, so only a first fetch is a fair reference. `cwd` holds a main module.
+ */
+export async function directDownloads(
+  envAt: (gopath: string) => NodeJS.ProcessEnv,
+  gopathRoot: string,
+  cwd: string,
+  targets: readonly string[],
+): Promise<Map<string, GoDownload>> {
+  const out = new Map<string, GoDownload>();
+  for (const [i, target] of targets.entries()) {
+    const one = await goDownload(envAt(path.join(gopathRoot, `gopath-direct-${i}`)), cwd, [target]);
+    for (const [k, d] of one) out.set(k, d);
+  }
   return out;
 }
 
