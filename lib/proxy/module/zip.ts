@@ -1,7 +1,3 @@
-import { createWriteStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
-import yazl from "yazl";
-import { ProxyError } from "../errors";
 import { MAX_GO_MOD } from "./gomod";
 import { checkFilePath } from "./path";
 
@@ -131,52 +127,6 @@ export function checkModuleFiles(files: readonly ModuleFile[]): CheckedFiles {
     valid.push(f);
   }
   return { valid, omitted, invalid, ...(sizeError ? { sizeError } : {}) };
-}
-
-/**
- * Writes the module zip of `modulePath@version` to `file`: every valid file under the
- * `module@version/` prefix. Throws ProxyError "invalid" naming each offending file (or
- * "too-large") before anything is written when the files break the rules.
- */
-export async function writeModuleZip(
-  file: string,
-  modulePath: string,
-  version: string,
-  files: readonly ModuleFile[],
-): Promise<{ size: number; checked: CheckedFiles }> {
-  const checked = checkModuleFiles(files);
-  const what = `${modulePath}@${version}`;
-  if (checked.invalid.length > 0) {
-    const list = checked.invalid.map((p) => `${p.path}: ${p.reason}`).join("; ");
-    throw new ProxyError("invalid", `cannot build the module zip of ${what}: ${list}`);
-  }
-  if (checked.sizeError)
-    throw new ProxyError("too-large", `cannot build the module zip of ${what}: ${checked.sizeError}`);
-
-  const zip = new yazl.ZipFile();
-  const out = createWriteStream(file);
-  let failure: unknown;
-  const done = pipeline(zip.outputStream, out).catch((err: unknown) => {
-    failure ??= err;
-  });
-  const prefix = `${what}/`;
-  // A fixed timestamp: the zip's bytes then depend only on its contents.
-  const mtime = new Date(Date.UTC(1980, 0, 1));
-  try {
-    for (const f of checked.valid) {
-      const data = await f.read();
-      if (data.length !== f.size) {
-        throw new ProxyError("internal", `file ${f.path} of ${what} changed size while being zipped`);
-      }
-      zip.addBuffer(data, prefix + f.path, { mtime, mode: 0o100644, compress: true });
-    }
-  } catch (err) {
-    failure = err;
-  }
-  zip.end();
-  await done;
-  if (failure) throw failure;
-  return { size: out.bytesWritten, checked };
 }
 
 /** x/mod isVendoredPackage, including its historical offset quirk (kept for checksum stability). */
