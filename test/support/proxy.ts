@@ -38,19 +38,26 @@ export async function startTestProxy(env: Record<string, string>, deps: ProxyDep
   const storage = mkdtempSync(path.join(tmpdir(), "gomirror-test-storage-"));
   const logs = new LogLines();
   const metrics = new ProxyMetrics();
-  const config = loadConfig({
-    env: {
-      GOSUMDB: "off",
-      GOMIRROR_LISTEN: "127.0.0.1:0",
-      GOMIRROR_STORAGE: storage,
-      // Beside the storage, not the default one in the temp directory that outlives a process.
-      GOMIRROR_GIT_CACHE: `${storage}.git-cache`,
-      GOMIRROR_SHUTDOWN_GRACE: "2",
-      ...env,
-    },
-    argv: [],
-  });
-  const proxy = await startProxy(config, { logger: createLogger("info", logs), metrics, ...deps });
+  let proxy: RunningProxy;
+  try {
+    const config = loadConfig({
+      env: {
+        GOSUMDB: "off",
+        GOMIRROR_LISTEN: "127.0.0.1:0",
+        GOMIRROR_STORAGE: storage,
+        // Beside the storage, not the default one in the temp directory that outlives a process.
+        GOMIRROR_GIT_CACHE: `${storage}.git-cache`,
+        GOMIRROR_SHUTDOWN_GRACE: "2",
+        ...env,
+      },
+      argv: [],
+    });
+    proxy = await startProxy(config, { logger: createLogger("info", logs), metrics, ...deps });
+  } catch (err) {
+    // A proxy that refused to start leaves nothing behind either.
+    rmSync(storage, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url: proxy.url,
     proxy,

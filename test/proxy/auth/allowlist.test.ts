@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { addToken } from "../../../lib/proxy/auth/token-store";
-import { loadConfig } from "../../../lib/proxy/config";
-import { ProxyMetrics } from "../../../lib/proxy/metrics";
-import { startProxy, type RunningProxy } from "../../../lib/proxy/server";
+import type { RunningProxy } from "../../../lib/proxy/server";
 import { FakeSource } from "../../support/fake-source";
 import { bearer, request } from "../../support/http-client";
 import { LogCapture } from "../../support/log-capture";
+import { startTestProxy, type TestProxy } from "../../support/proxy";
 
 /**
  * The network allowlist and X-Forwarded-For from trusted proxies, on a running proxy, and
@@ -23,29 +22,16 @@ const MODULES = {
 describe("who may connect", () => {
   let work: string;
   let log: LogCapture;
-  const running: RunningProxy[] = [];
+  const running: TestProxy[] = [];
 
   const start = async (env: Record<string, string>): Promise<RunningProxy> => {
-    const source = new FakeSource(MODULES);
-    const config = loadConfig({
-      env: {
-        // Public and private modules both come from the fake source here.
-        GOPROXY: "direct",
-        GOPRIVATE: "corp.example",
-        GOSUMDB: "off",
-        GOMIRROR_LISTEN: "127.0.0.1:0",
-        GOMIRROR_STORAGE: path.join(work, "cache"),
-        ...env,
-      },
-      argv: [],
-    });
-    const proxy = await startProxy(config, {
-      logger: log.logger,
-      metrics: new ProxyMetrics(),
-      direct: source,
-    });
-    running.push(proxy);
-    return proxy;
+    const mirror = await startTestProxy(
+      // Public and private modules both come from the fake source here.
+      { GOPROXY: "direct", GOPRIVATE: "corp.example", ...env },
+      { logger: log.logger, direct: new FakeSource(MODULES) },
+    );
+    running.push(mirror);
+    return mirror.proxy;
   };
 
   beforeEach(() => {

@@ -2,12 +2,11 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { addToken } from "../../../lib/proxy/auth/token-store";
-import { loadConfig } from "../../../lib/proxy/config";
-import { ProxyMetrics } from "../../../lib/proxy/metrics";
-import { startProxy, type RunningProxy } from "../../../lib/proxy/server";
+import type { RunningProxy } from "../../../lib/proxy/server";
 import { FakeSource } from "../../support/fake-source";
 import { bearer, request } from "../../support/http-client";
 import { LogCapture } from "../../support/log-capture";
+import { startTestProxy, type TestProxy } from "../../support/proxy";
 import { makeCertificate, OPENSSL, type TestCertificate } from "../../support/tls";
 import { describeWithTools } from "../../support/tools";
 
@@ -17,26 +16,15 @@ describeWithTools(
   () => {
     let work: string;
     let log: LogCapture;
-    const running: RunningProxy[] = [];
+    const running: TestProxy[] = [];
 
     const start = async (env: Record<string, string>): Promise<RunningProxy> => {
-      const config = loadConfig({
-        env: {
-          GOPROXY: "off",
-          GOSUMDB: "off",
-          GOMIRROR_LISTEN: "127.0.0.1:0",
-          GOMIRROR_STORAGE: path.join(work, "cache"),
-          ...env,
-        },
-        argv: [],
-      });
-      const proxy = await startProxy(config, {
-        logger: log.logger,
-        metrics: new ProxyMetrics(),
-        direct: new FakeSource(),
-      });
-      running.push(proxy);
-      return proxy;
+      const mirror = await startTestProxy(
+        { GOPROXY: "off", ...env },
+        { logger: log.logger, direct: new FakeSource() },
+      );
+      running.push(mirror);
+      return mirror.proxy;
     };
 
     beforeEach(() => {
