@@ -14,6 +14,8 @@ export { parseProxyList, formatProxyList } from "./sources/proxy-list";
 export type { ProxyListEntry } from "./sources/proxy-list";
 export { CachedSource } from "./cache/cached-source";
 export type { CachedSourceOptions } from "./cache/cached-source";
+export { PREFETCH_MODES } from "./cache/prefetch";
+export type { PrefetchMode } from "./cache/prefetch";
 export type { Storage, StoredObject, ObjectInfo, PutOptions, PutResult } from "./storage/storage";
 export { DiskStorage } from "./storage/disk";
 export { S3Storage } from "./storage/s3";

@@ -111,6 +111,12 @@ export class ProxyMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly prefetches = new Counter({
+    name: "gomirror_prefetches_total",
+    help: "Background fetches of a version's other files after a cold .info or .mod (GOMIRROR_PREFETCH), by kind and outcome (fetched, present, skipped, dropped, not_found, failed)",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
   readonly cacheWriteFailures = new Counter({
     name: "gomirror_cache_write_failures_total",
     help: "Answers served but not stored because the storage refused them (full, read-only, unreachable), by kind",

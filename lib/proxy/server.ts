@@ -89,6 +89,11 @@ export function buildSource(
     now?: () => number;
     /** This proxy's hop id, sent to upstreams (lib/proxy/http/hop.ts). */
     hop?: string;
+    /**
+     * Prefetch as `config.prefetch` says: the server does; commands fetch exactly what they
+     * select. @default false
+     */
+    prefetch?: boolean;
   },
 ): CachedSource {
   const direct = parts.direct ?? noDirectSource();
@@ -120,6 +125,7 @@ export function buildSource(
     spools: parts.spools,
     spoolMaxBytes: config.spoolMaxBytes,
     memoryBytes: config.memoryCacheBytes,
+    prefetch: parts.prefetch ? config.prefetch : "off",
   });
 }
 
@@ -212,6 +218,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     agent,
     spools,
     hop,
+    prefetch: true,
   });
 
   let shuttingDown = false;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { loadConfig } from "../../lib/proxy/config";
+import { hashZipFile } from "../../lib/proxy/module/dirhash";
 import { ProxyMetrics } from "../../lib/proxy/metrics";
 import { startProxy, type RunningProxy } from "../../lib/proxy/server";
 import { DiskStorage } from "../../lib/proxy/storage/disk";
@@ -205,7 +206,13 @@ describeWithTools({ go: true }, "checksum database through gomirror, with the re
     expect(res.stderr).toContain("example.test/tampermod@v1.0.0: verifying go.mod: checksum mismatch");
     expect(res.stderr).toContain(`${NAME}: ${fixtures.get("example.test/tampermod", "v1.0.0").modHash}`);
     expect(await proxy.storage.stat("example.test/tampermod/@v/v1.0.0.mod")).toBeUndefined();
-    expect(await proxy.storage.stat("example.test/tampermod/@v/v1.0.0.zip")).toBeUndefined();
+    // Its zip is genuine: prefetched along with the .info, checked against the database, stored.
+    const zip = "example.test/tampermod/@v/v1.0.0.zip";
+    for (let i = 0; i < 200 && !(await proxy.storage.stat(zip)); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const stored = await proxy.storage.get(zip);
+    const bytes = Buffer.concat(await stored!.body.toArray());
+    expect(await hashZipFile(bytes)).toBe(fixtures.get("example.test/tampermod", "v1.0.0").zipHash);
   });
 
   it("refuses a database that signs with another key, and one that forks the log it verified before", async () => {

@@ -1,4 +1,3 @@
-import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "pino";
 import { ProxyError, isNotFound } from "../errors";
@@ -15,9 +14,10 @@ import { storageKeys } from "./keys";
 import { heldVersions } from "./version-list";
 import { remembered } from "./memo";
 import { MemoryCache } from "./memory";
+import { Prefetcher, type PrefetchMode, type PrefetchOutcome } from "./prefetch";
 import { SingleFlight } from "./single-flight";
 import { SpoolDirectory } from "./spool-directory";
-import { ZipFills } from "./zip-fills";
+import { inMemory, ZipFills } from "./zip-fills";
 
 export interface CachedSourceOptions {
   /** Seconds that `list`, `@latest` and query `.info` answers stay fresh. */
@@ -42,6 +42,12 @@ export interface CachedSourceOptions {
    * @default 1 MiB
    */
   readonly streamAfterBytes?: number;
+  /**
+   * What a cold `.info` or `.mod` of an exact version also fetches in the background, so that
+   * the client's next requests for that version find their files here or on their way
+   * (GOMIRROR_PREFETCH). @default "off"
+   */
+  readonly prefetch?: PrefetchMode;
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
@@ -87,6 +93,8 @@ export class CachedSource implements ModuleSource {
   private readonly memory: MemoryCache<Remembered>;
   /** Stores of small files whose answers have already gone out, by key (drain() waits for them). */
   private readonly stores = new Map<string, Promise<void>>();
+  /** Background fetches of the files a client asks for next (undefined: prefetching is off). */
+  private readonly prefetcher: Prefetcher | undefined;
   /** The spool directory made here when the options name none (removed by drain()). */
   private readonly ownSpools: SpoolDirectory | undefined;
   private readonly ttlMs: number;
@@ -114,6 +122,11 @@ export class CachedSource implements ModuleSource {
       logger: options.logger,
       metrics: options.metrics,
     });
+    const prefetch = options.prefetch ?? "off";
+    this.prefetcher =
+      prefetch === "off"
+        ? undefined
+        : new Prefetcher({ logger: options.logger, counter: options.metrics?.prefetches });
   }
 
   /**
@@ -166,20 +179,7 @@ export class CachedSource implements ModuleSource {
   }
 
   info(path: string, query: string): Promise<ModuleInfo> {
-    if (exactVersion(`${path}@${query}`)) {
-      return this.immutable(
-        "info",
-        storageKeys.info(path, query),
-        async () => {
-          const info = await this.inner.info(path, query);
-          checkInfo(path, query, info);
-          return info;
-        },
-        encodeInfo,
-        (data) => parseInfo(data, `stored ${path}@${query}`),
-        MAX_INFO_BYTES,
-      );
-    }
+    if (exactVersion(`${path}@${query}`)) return this.versionInfo(path, query, true);
     return this.ttlCached(
       "query",
       storageKeys.query(path, query),
@@ -191,6 +191,29 @@ export class CachedSource implements ModuleSource {
   }
 
   mod(path: string, version: string): Promise<Buffer> {
+    return this.versionMod(path, version, true);
+  }
+
+  /** The `.info` of an exact version; `prefetch`: a miss also starts fetching its other files. */
+  private versionInfo(path: string, version: string, prefetch: boolean, fetched?: Fetched) {
+    return this.immutable(
+      "info",
+      storageKeys.info(path, version),
+      async () => {
+        const info = await this.inner.info(path, version);
+        checkInfo(path, version, info);
+        if (prefetch) this.prefetchOthers("info", path, version);
+        return info;
+      },
+      encodeInfo,
+      (data) => parseInfo(data, `stored ${path}@${version}`),
+      MAX_INFO_BYTES,
+      fetched,
+    );
+  }
+
+  /** The `.mod` of a version; `prefetch`: a miss also starts fetching its other files. */
+  private versionMod(path: string, version: string, prefetch: boolean, fetched?: Fetched) {
     return this.immutable(
       "mod",
       storageKeys.mod(path, version),
@@ -198,12 +221,51 @@ export class CachedSource implements ModuleSource {
         const data = await this.inner.mod(path, version);
         // What no checksum database covers (GONOSUMDB, GOSUMDB=off) is checked here at least.
         checkGoMod(path, version, data);
+        if (prefetch) this.prefetchOthers("mod", path, version);
         return data;
       },
       (data) => data,
       (data) => data,
       MAX_GO_MOD_BYTES,
+      fetched,
     );
+  }
+
+  /**
+   * After a fetch of one file of path@version, queues fetches of the others the go command asks
+   * for next: `go mod download` and builds ask for the `.mod`, `.info` and zip of each version in
+   * turn, and each of those would otherwise wait for its own round trip upstream.
+   */
+  private prefetchOthers(fetched: "info" | "mod", path: string, version: string): void {
+    const prefetcher = this.prefetcher;
+    if (!prefetcher) return;
+    const at = `${path}@${version}`;
+    const small = (get: (fetched: Fetched) => Promise<unknown>) => async (): Promise<PrefetchOutcome> => {
+      const note: Fetched = { fetched: false };
+      await get(note);
+      return note.fetched ? "fetched" : "present";
+    };
+    if (fetched !== "info") {
+      prefetcher.schedule(
+        `${at}.info`,
+        "info",
+        small((note) => this.versionInfo(path, version, false, note)),
+      );
+    }
+    if (fetched !== "mod") {
+      prefetcher.schedule(
+        `${at}.mod`,
+        "mod",
+        small((note) => this.versionMod(path, version, false, note)),
+      );
+    }
+    if (this.options.prefetch === "zip") {
+      prefetcher.schedule(`${at}.zip`, "zip", async () => {
+        const key = storageKeys.zip(path, version);
+        if (this.memory.get(key)) return "present";
+        return this.zipFills.prefetch(key, path, version);
+      });
+    }
   }
 
   async zip(path: string, version: string): Promise<Download> {
@@ -246,9 +308,11 @@ export class CachedSource implements ModuleSource {
   /**
    * Settles once every download and store running now has finished (graceful shutdown, the end
    * of a command; small files are stored after their answer went out); a spool directory this
-   * source made itself is removed then too.
+   * source made itself is removed then too. Prefetches still waiting are dropped, and none is
+   * started after.
    */
   async drain(): Promise<void> {
+    await this.prefetcher?.stop();
     await Promise.all([this.flights.drain(), this.zipFills.drain()]);
     while (this.stores.size > 0) await Promise.all(this.stores.values());
     await this.ownSpools?.remove();
@@ -275,6 +339,7 @@ export class CachedSource implements ModuleSource {
     encode: (value: T) => Buffer,
     decode: (data: Buffer) => T,
     limit: number,
+    fetched?: Fetched,
   ): Promise<T> {
     const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
     if (remembered) {
@@ -290,6 +355,7 @@ export class CachedSource implements ModuleSource {
       return value;
     }
     this.options.metrics?.cacheMisses.inc({ kind });
+    if (fetched) fetched.fetched = true;
     return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });
   }
 
@@ -438,16 +504,9 @@ export class CachedSource implements ModuleSource {
   }
 }
 
-/** A download of a zip held in memory; its stream is made only if a consumer asks for it. */
-function inMemory(data: Buffer): Download {
-  let body: Readable | undefined;
-  return {
-    data,
-    size: data.length,
-    get body() {
-      return (body ??= Readable.from([data], { objectMode: false }));
-    },
-  };
+/** Set when a call had to fetch its file from the source (a prefetch says whether it did). */
+interface Fetched {
+  fetched: boolean;
 }
 
 function encodeInfo(info: ModuleInfo): Buffer {

@@ -37,6 +37,8 @@ export class SpoolDirectory implements SpoolSpace {
   readonly root: string;
   private used = 0;
   private counter = 0;
+  /** Spool files being removed now (settled() waits for them). */
+  private readonly removals = new Set<Promise<void>>();
   private dir: Promise<string> | undefined;
   private readonly openFile: (file: string) => Promise<SpoolFile>;
 
@@ -44,6 +46,16 @@ export class SpoolDirectory implements SpoolSpace {
     this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
     this.root = options.root ?? tmpdir();
     this.openFile = options.open ?? ((file) => open(file, "wx+", 0o600));
+  }
+
+  removing(removal: Promise<void>): void {
+    this.removals.add(removal);
+    void removal.finally(() => this.removals.delete(removal));
+  }
+
+  /** Settles once every spool file let go of by now is removed. */
+  async settled(): Promise<void> {
+    while (this.removals.size > 0) await Promise.all(this.removals);
   }
 
   /** Bytes reserved by the spools in use. */

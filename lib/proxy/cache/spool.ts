@@ -22,6 +22,8 @@ export interface SpoolSpace {
    * "unavailable" when downloads in progress hold the space.
    */
   refusal(what: string, bytes: number): ProxyError;
+  /** Told of a spool file being closed and removed, which settles when it is gone. */
+  removing(removal: Promise<void>): void;
 }
 
 /**
@@ -197,11 +199,13 @@ export class Spool {
     // The space counts as free from now on: the file goes within moments.
     this.space.free(this.reserved);
     this.reserved = 0;
-    void this.handle
-      .close()
-      .catch(() => undefined)
-      .then(() => this.remove())
-      .catch(() => undefined);
+    this.space.removing(
+      this.handle
+        .close()
+        .catch(() => undefined)
+        .then(() => this.remove())
+        .catch(() => undefined),
+    );
   }
 }
 

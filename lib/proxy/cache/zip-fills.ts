@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ProxyError } from "../errors";
 import { MAX_ZIP_BYTES } from "../limits";
@@ -5,7 +6,9 @@ import type { ProxyMetrics } from "../metrics";
 import { checkModuleZip } from "../module/zipcheck";
 import type { Download, ModuleSource } from "../sources/source";
 import type { Storage } from "../storage/storage";
+import { readLimited } from "../read-limited";
 import { guarded } from "../streams";
+import type { PrefetchOutcome } from "./prefetch";
 import type { Spool } from "./spool";
 import type { SpoolDirectory } from "./spool-directory";
 
@@ -21,12 +24,17 @@ export interface ZipFillsOptions {
 
 /** One cold zip being fetched. */
 interface Fill {
-  /** Its spool, once clients may read it (undefined: the zip turned out to be stored already). */
-  readonly spooled: Promise<Spool | undefined>;
+  /**
+   * Its spool once clients may read it, or the whole checked zip when it is small enough to be
+   * held in memory (undefined: the zip turned out to be stored already).
+   */
+  readonly spooled: Promise<Spool | Buffer | undefined>;
   /** Settles (never rejects) once the zip is stored, or known not to be. */
   done: Promise<void>;
   /** The size the source declared. */
   size?: number;
+  /** Once done: stored by this fill, or found stored already (undefined: not stored). */
+  result?: "stored" | "present";
 }
 
 interface Settle<T> {
@@ -34,8 +42,22 @@ interface Settle<T> {
   reject(err: unknown): void;
 }
 
+/** A download of a zip held in memory; its stream is made only if a consumer asks for it. */
+export function inMemory(data: Buffer): Download {
+  let body: Readable | undefined;
+  return {
+    data,
+    size: data.length,
+    get body() {
+      return (body ??= Readable.from([data], { objectMode: false }));
+    },
+  };
+}
+
 /**
- * The cold path of zips. Each zip is fetched once at a time and spooled once; every client
+ * The cold path of zips. A zip that says it is at most `streamAfterBytes` long is read into
+ * memory, checked there, answered and stored: no spool file to write, read back and remove.
+ * Every other zip is fetched once at a time and spooled once; every client
  * asking for it meanwhile reads the spool as it grows. On the finished spool run the zip rules
  * (x/mod's CheckZip) and the source's own check (the checksum database's hash), while the last
  * byte is held back from every reader; only a zip that passed both is completed for the clients,
@@ -54,6 +76,7 @@ export class ZipFills {
     let fill = this.running.get(key);
     if (!fill) fill = this.start(key, path, version);
     const spool = await fill.spooled;
+    if (Buffer.isBuffer(spool)) return inMemory(spool);
     if (spool?.failure) throw spool.failure;
     if (spool?.open) {
       const body = spool.reader();
@@ -65,14 +88,31 @@ export class ZipFills {
     return { body: guarded(stored.body), size: stored.size };
   }
 
+  /**
+   * Fetches, checks and stores a zip no client asked for yet (joining the fill running for it,
+   * if any). Skipped while the spool is more than half full: its space is for clients first.
+   */
+  async prefetch(key: string, path: string, version: string): Promise<PrefetchOutcome> {
+    let fill = this.running.get(key);
+    if (!fill) {
+      const { spools } = this.options;
+      if (spools.bytesInUse * 2 > spools.maxBytes) return "skipped";
+      fill = this.start(key, path, version);
+    }
+    await fill.spooled; // rejects with the reason a fill failed before its spool was open
+    await fill.done;
+    return fill.result === "stored" ? "fetched" : (fill.result ?? "failed");
+  }
+
   /** Settles once the fill of `key` running now (if any) is over. */
   async settled(key: string): Promise<void> {
     await this.running.get(key)?.done;
   }
 
-  /** Settles once every fill running now is over. */
+  /** Settles once every fill running now is over, and the spool files it let go of are removed. */
   async drain(): Promise<void> {
     await Promise.all([...this.running.values()].map((f) => f.done));
+    await this.options.spools.settled();
   }
 
   private start(key: string, path: string, version: string): Fill {
@@ -94,7 +134,7 @@ export class ZipFills {
     path: string,
     version: string,
     fill: Fill,
-    spooled: Settle<Spool | undefined>,
+    spooled: Settle<Spool | Buffer | undefined>,
   ): Promise<void> {
     const { storage, spools } = this.options;
     const what = `${path}@${version} zip`;
@@ -105,11 +145,16 @@ export class ZipFills {
       // Another request may have stored it since this one looked.
       if (await storage.stat(key).catch(() => undefined)) {
         this.running.delete(key);
+        fill.result = "present";
         spooled.resolve(undefined);
         return;
       }
       download = await this.options.inner.zip(path, version);
       guarded(download.body);
+      if (download.size !== undefined && download.size <= this.options.streamAfterBytes) {
+        await this.runInMemory(key, path, version, fill, spooled, download, download.size);
+        return;
+      }
       spool = await spools.create(what, download.size);
       fill.size = download.size;
     } catch (err) {
@@ -139,7 +184,8 @@ export class ZipFills {
     }
     const body = spool.reader();
     try {
-      await storage.put(key, body, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
+      const put = await storage.put(key, body, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
+      fill.result = put.created ? "stored" : "present";
     } catch (err) {
       // The zip is complete and checked and its readers go on reading it: only caching failed.
       this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
@@ -152,14 +198,64 @@ export class ZipFills {
     }
   }
 
-  /** x/mod's zip rules and the source's own check, on the whole file; a security failure wins. */
-  private async check(
-    file: string,
+  /**
+   * A zip whose declared size is small: read into memory (the size held in the spool's budget
+   * meanwhile), checked, handed to the clients, then stored.
+   */
+  private async runInMemory(
+    key: string,
     path: string,
     version: string,
-    sourceCheck: ((file: string) => Promise<void>) | undefined,
+    fill: Fill,
+    spooled: Settle<Spool | Buffer | undefined>,
+    download: Download,
+    size: number,
   ): Promise<void> {
-    const results = await Promise.allSettled([checkModuleZip(file, path, version), sourceCheck?.(file)]);
+    const { storage, spools } = this.options;
+    const what = `${path}@${version} zip`;
+    if (spools.full || !spools.reserve(size)) {
+      download.body.destroy();
+      throw spools.refusal(`${what} (${size} bytes)`, size);
+    }
+    try {
+      let data: Buffer;
+      try {
+        data = download.data ?? (await readLimited(download.body, size, what));
+        if (data.length !== size) {
+          throw new ProxyError("upstream", `${what}: got ${data.length} of the ${size} bytes declared`);
+        }
+        await this.check(data, path, version, download.check);
+      } catch (err) {
+        download.body.destroy();
+        const fault = err instanceof ProxyError ? err : new ProxyError("internal", `${what}: ${String(err)}`);
+        spooled.reject(fault);
+        this.fail(key, fault);
+        return;
+      }
+      fill.size = data.length;
+      spooled.resolve(data);
+      try {
+        const put = await storage.put(key, data, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
+        fill.result = put.created ? "stored" : "present";
+      } catch (err) {
+        this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
+        this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+      } finally {
+        this.running.delete(key);
+      }
+    } finally {
+      spools.free(size);
+    }
+  }
+
+  /** x/mod's zip rules and the source's own check, on the whole zip; a security failure wins. */
+  private async check(
+    zip: string | Buffer,
+    path: string,
+    version: string,
+    sourceCheck: ((zip: string | Buffer) => Promise<void>) | undefined,
+  ): Promise<void> {
+    const results = await Promise.allSettled([checkModuleZip(zip, path, version), sourceCheck?.(zip)]);
     const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     if (failures.length === 0) return;
     throw failures.find((f) => f instanceof ProxyError && f.kind === "security") ?? failures[0];

@@ -61,14 +61,21 @@ export function hashGoMod(data: Buffer): Promise<string> {
   return hash1([{ name: "go.mod", open: () => Promise.resolve(data) }]);
 }
 
+/** A zip's entries, read from its file, or from its bytes when it is small enough to be held. */
+export function openZip(zip: string | Buffer): Promise<yauzl.ZipFile> {
+  const options = { lazyEntries: true, autoClose: false, decodeStrings: false } as const;
+  return typeof zip === "string" ? yauzl.openPromise(zip, options) : yauzl.fromBufferPromise(zip, options);
+}
+
 /**
- * The `h1:` hash of the files in a zip file on disk, as Go's dirhash.HashZip: names are taken
- * byte for byte from the zip (module zips keep their `module@version/` prefix in the hash), only
- * names and contents count, and entries are read one at a time so the zip is never held in memory.
- * A zip whose entries fail their size or CRC-32 checks is refused, as Go's zip reader does.
+ * The `h1:` hash of the files in a zip (its file on disk, or the bytes of a small one), as Go's
+ * dirhash.HashZip: names are taken byte for byte from the zip (module zips keep their
+ * `module@version/` prefix in the hash), only names and contents count, and entries are read one
+ * at a time so a zip on disk is never held in memory. A zip whose entries fail their size or
+ * CRC-32 checks is refused, as Go's zip reader does.
  */
-export async function hashZipFile(file: string): Promise<string> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false });
+export async function hashZipFile(file: string | Buffer): Promise<string> {
+  const zip = await openZip(file);
   try {
     // Go keeps every name in the list but opens the LAST entry of a duplicated name for each.
     const byName = new Map<string, yauzl.Entry>();
@@ -85,7 +92,8 @@ export async function hashZipFile(file: string): Promise<string> {
       })),
     );
   } catch (err) {
-    throw new Error(`hashing zip ${file}: ${(err as Error).message}`, { cause: err });
+    const which = typeof file === "string" ? ` ${file}` : "";
+    throw new Error(`hashing zip${which}: ${(err as Error).message}`, { cause: err });
   } finally {
     zip.close();
   }

@@ -1,27 +1,32 @@
 import { stat } from "node:fs/promises";
 import { posix } from "node:path";
-import yauzl from "yauzl";
+import type yauzl from "yauzl";
 import { ProxyError } from "../errors";
 import { MAX_GO_MOD_BYTES, MAX_LICENSE_BYTES, MAX_ZIP_BYTES } from "../limits";
+import { openZip } from "./dirhash";
 import { checkFilePath } from "./path";
 import { strToFold } from "./zip";
 
 /**
- * Checks a module zip on disk the way the go command does before it trusts one (x/mod's
- * CheckZip): every entry under `module@version/`, clean and valid file paths, no two names that
+ * Checks a module zip (its file, or the bytes of a small one) the way the go command does before
+ * it trusts one (x/mod's CheckZip): every entry under `module@version/`, clean and valid file paths, no two names that
  * differ only in case, go.mod and LICENSE within their limits, 500 MiB in all. Only the central
  * directory is read; contents are checked by the checksum database where one applies.
  * @throws ProxyError "upstream" naming the first problem ("too-large" for size limits)
  */
-export async function checkModuleZip(file: string, modulePath: string, version: string): Promise<void> {
+export async function checkModuleZip(
+  zip: string | Buffer,
+  modulePath: string,
+  version: string,
+): Promise<void> {
   const what = `${modulePath}@${version} zip`;
-  const { size } = await stat(file);
+  const size = typeof zip === "string" ? (await stat(zip)).size : zip.length;
   if (size > MAX_ZIP_BYTES) {
     throw new ProxyError("too-large", `${what}: ${size} bytes, over the limit of ${MAX_ZIP_BYTES}`);
   }
-  let zip: yauzl.ZipFile;
+  let entries: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false });
+    entries = await openZip(zip);
   } catch (err) {
     throw new ProxyError("upstream", `${what}: not a valid zip file (${(err as Error).message})`);
   }
@@ -44,7 +49,7 @@ export async function checkModuleZip(file: string, modulePath: string, version: 
   };
   let total = 0;
   try {
-    for await (const entry of zip.eachEntry()) {
+    for await (const entry of entries.eachEntry()) {
       const full = Buffer.from(entry.fileNameRaw).toString("utf8");
       if (!full.startsWith(prefix))
         throw bad(`${JSON.stringify(full)}: path does not have prefix ${JSON.stringify(prefix)}`);
@@ -91,6 +96,6 @@ export async function checkModuleZip(file: string, modulePath: string, version: 
     if (err instanceof ProxyError) throw err;
     throw bad(`not a valid zip file (${(err as Error).message})`);
   } finally {
-    zip.close();
+    entries.close();
   }
 }

@@ -122,6 +122,13 @@ export interface ProxySettings {
    */
   readonly memoryCache?: ByteSize;
   /**
+   * What a cold `.info` or `.mod` also fetches in the background: `zip` (the version's other files
+   * and zip), `mod` (`.info` and `.mod` only), `off` (`GOMIRROR_PREFETCH`).
+   *
+   * @default - the proxy's default, `zip`
+   */
+  readonly prefetch?: "zip" | "mod" | "off";
+  /**
    * With client tokens, what clients without one may read: `none`, or `public` (public modules and
    * `/sumdb/`, never a private path) (`GOMIRROR_ANONYMOUS`).
    *

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { PREFETCH_MODES } from "../cache/prefetch";
 import { DEFAULT_SPOOL_MAX_BYTES } from "../cache/spool-directory";
 import { parseRewriteRules, type RewriteRule } from "../git/rewrite";
 import { parseProxyList, type ProxyListEntry } from "../sources/proxy-list";
@@ -468,6 +469,14 @@ export const SCHEMA = {
     default: "64MiB",
     help: "memory per process for small immutable files (`.info`, `.mod`, zips up to 1 MiB) so hot hits skip storage; 0 turns it off",
     prop: "memoryCache",
+  }),
+  prefetch: setting({
+    env: "GOMIRROR_PREFETCH",
+    flag: "prefetch",
+    kind: oneOf(PREFETCH_MODES),
+    default: "zip",
+    help: "what a cold `.info` or `.mod` also fetches in the background: `zip` (the version's other files and zip), `mod` (`.info` and `.mod` only), `off`",
+    prop: "prefetch",
   }),
   authFile: setting({
     env: "GOMIRROR_AUTH_FILE",

@@ -27,12 +27,12 @@ export interface Download {
   readonly size?: number;
   /**
    * A check of the whole file that must pass before anyone may have all of it (the checksum
-   * database's `h1:` hash): given the file the body was written to, it rejects with a
-   * ProxyError when the bytes must not be used. Whoever hands the bytes on runs it before the
-   * last byte leaves (CachedSource does, on its spool); the HTTP layer refuses a download that
-   * still carries one.
+   * database's `h1:` hash): given the file the body was written to (or, for a small zip, its
+   * bytes), it rejects with a ProxyError when the bytes must not be used. Whoever hands the bytes
+   * on runs it before the last byte leaves (CachedSource does, on its spool); the HTTP layer
+   * refuses a download that still carries one.
    */
-  readonly check?: (file: string) => Promise<void>;
+  readonly check?: (zip: string | Buffer) => Promise<void>;
   /**
    * The whole file, when the source already holds it in memory (the cache, for small zips): a
    * consumer may send these bytes instead of reading `body`, which is only made when asked for.

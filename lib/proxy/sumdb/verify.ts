@@ -95,9 +95,9 @@ export class VerifyingSource implements ModuleSource {
     const sourceCheck = download.check;
     return {
       ...download,
-      check: async (file) => {
-        await sourceCheck?.(file);
-        const got = await hashZipFile(file).catch((err: unknown) => {
+      check: async (zip) => {
+        await sourceCheck?.(zip);
+        const got = await hashZipFile(zip).catch((err: unknown) => {
           throw new ProxyError(
             "upstream",
             `${path}@${version}: the module zip from upstream is not a valid zip: ${(err as Error).message}`,

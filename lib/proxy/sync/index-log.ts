@@ -8,14 +8,16 @@ import { parseModuleFileKey, type ModuleFileKey } from "../cache/keys";
  * The record of when each module version was stored, kept in the storage itself so that every
  * backend and every replica shares it: what `/index` serves and `gomirror sync` follows.
  *
- * It is append-only and needs no coordination between replicas: each entry is its own immutable
- * object, created once under a name no other writer can pick,
- * `index/<day>/<microseconds since 1970, 16 digits>-<random>`, holding
- * `{"Path","Version","Timestamp"}`. Days that hold entries are named by empty objects
- * `index/days/<day>`, so a reader lists the days once and then only the days it needs, in key
- * order, which is time order. A writer's clock decides its entries' place; a reader that follows
- * the feed reads a little before where it stopped (see sync), so a replica whose clock lags or
- * whose write is slow is not missed.
+ * It is append-only and needs no coordination between replicas: entries are written in immutable
+ * objects, each created once under a name no other writer can pick,
+ * `index/<day>/<microseconds since 1970, 16 digits>-<random>`, holding one
+ * `{"Path","Version","Timestamp"}` line per entry. The name's time is that of the object's last
+ * entry; entries appended while a writer's previous object is being written go into its next one
+ * (one object per stored file costs a file creation per file, as much as the file itself). Days
+ * that hold entries are named by empty objects `index/days/<day>`, so a reader lists the days once
+ * and then only the days it needs, in key order, which is time order. A writer's clock decides
+ * its entries' place; a reader that follows the feed reads a little before where it stopped (see
+ * sync), so a replica whose clock lags or whose write is slow is not missed.
  */
 
 /** One line of the feed, index.golang.org's format. */
@@ -29,6 +31,9 @@ export interface IndexEntry {
 const PREFIX = "index/";
 const DAYS = `${PREFIX}days/`;
 const MAX_ENTRY_BYTES = 4096;
+/** Entries written in one object at most (what a reader reads of one is bounded by it). */
+const MAX_BATCH = 256;
+const MAX_OBJECT_BYTES = MAX_BATCH * MAX_ENTRY_BYTES;
 /** The feed's page size, as index.golang.org's. */
 export const MAX_INDEX_LIMIT = 2000;
 
@@ -60,10 +65,19 @@ export interface RebuildSummary {
   readonly added: number;
 }
 
+interface Pending {
+  readonly entry: IndexEntry;
+  readonly micros: number;
+  readonly written: { resolve(): void; reject(err: unknown): void };
+}
+
 export class IndexLog {
   private last = 0;
   private readonly daysMarked = new Set<string>();
   private backfill: Promise<unknown> | undefined;
+  /** Entries waiting for the object being written now to be done. */
+  private queue: Pending[] = [];
+  private writing = false;
 
   constructor(
     private readonly storage: Storage,
@@ -74,20 +88,50 @@ export class IndexLog {
     private readonly autoRebuild = true,
   ) {}
 
-  /** Records that a file of `path@version` was stored now. */
+  /** Records that a file of `path@version` was stored now; settles once the record is stored. */
   async append(path: string, version: string): Promise<IndexEntry> {
     // Strictly increasing within this writer, so its own entries never tie.
     const micros = Math.max(this.clock(), this.last + 1);
     this.last = micros;
-    const day = dayOf(micros);
+    const entry: IndexEntry = { Path: path, Version: version, Timestamp: formatTimestamp(micros) };
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ entry, micros, written: { resolve, reject } });
+      if (!this.writing) void this.writeQueued();
+    });
+    return entry;
+  }
+
+  /** Writes what is queued, one object per day and MAX_BATCH entries, until nothing is. */
+  private async writeQueued(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const day = dayOf(this.queue[0]!.micros);
+        let n = 0;
+        while (n < this.queue.length && n < MAX_BATCH && dayOf(this.queue[n]!.micros) === day) n++;
+        const batch = this.queue.slice(0, n);
+        this.queue = this.queue.slice(n);
+        try {
+          await this.writeBatch(day, batch);
+          for (const p of batch) p.written.resolve();
+        } catch (err) {
+          for (const p of batch) p.written.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeBatch(day: string, batch: readonly Pending[]): Promise<void> {
     if (!this.daysMarked.has(day)) {
       await this.storage.put(`${DAYS}${day}`, Buffer.alloc(0), { ifNoneMatch: true });
       this.daysMarked.add(day);
     }
-    const entry: IndexEntry = { Path: path, Version: version, Timestamp: formatTimestamp(micros) };
-    const key = `${PREFIX}${day}/${String(micros).padStart(16, "0")}-${randomBytes(6).toString("hex")}`;
-    await this.storage.put(key, Buffer.from(JSON.stringify(entry)), { ifNoneMatch: true });
-    return entry;
+    const last = batch[batch.length - 1]!.micros;
+    const key = `${PREFIX}${day}/${String(last).padStart(16, "0")}-${randomBytes(6).toString("hex")}`;
+    const lines = batch.map((p) => `${JSON.stringify(p.entry)}\n`).join("");
+    await this.storage.put(key, Buffer.from(lines), { ifNoneMatch: true });
   }
 
   /**
@@ -163,19 +207,38 @@ export class IndexLog {
         if (microsOfKey(key) >= sinceMicros) keys.push(key);
       }
       keys.sort();
-      for (let i = 0; i < keys.length && out.length < limit; i += 16) {
-        const batch = await Promise.all(keys.slice(i, i + 16).map((k) => this.entry(k)));
-        for (const e of batch) if (e && keep(e) && out.length < limit) out.push(e);
+      // An object's name has the time of its last entry: its earlier ones may precede `since`,
+      // or another writer's object written meanwhile. Objects are read in name order until the
+      // limit is reached, and what was read is put in time order.
+      const entries: { e: IndexEntry; micros: number }[] = [];
+      for (let i = 0; i < keys.length && out.length + entries.length < limit; i += 16) {
+        const objects = await Promise.all(keys.slice(i, i + 16).map((k) => this.entries(k)));
+        for (const e of objects.flat()) {
+          const micros = parseTimestamp(e.Timestamp);
+          if (micros >= sinceMicros && keep(e)) entries.push({ e, micros });
+        }
+      }
+      entries.sort((a, b) => a.micros - b.micros);
+      for (const { e } of entries) {
+        if (out.length >= limit) break;
+        out.push(e);
       }
       if (out.length >= limit) break;
     }
     return out;
   }
 
-  private async entry(key: string): Promise<IndexEntry | undefined> {
+  /** The entries of one object (one JSON line each). */
+  private async entries(key: string): Promise<IndexEntry[]> {
     const obj = await this.storage.get(key);
-    if (!obj) return undefined;
-    const e = JSON.parse((await readLimited(obj.body, MAX_ENTRY_BYTES, key)).toString("utf8")) as IndexEntry;
-    return { Path: e.Path, Version: e.Version, Timestamp: e.Timestamp };
+    if (!obj) return [];
+    const text = (await readLimited(obj.body, MAX_OBJECT_BYTES, key)).toString("utf8");
+    return text
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => {
+        const e = JSON.parse(line) as IndexEntry;
+        return { Path: e.Path, Version: e.Version, Timestamp: e.Timestamp };
+      });
   }
 }

@@ -67,7 +67,8 @@ async function readFor(stream: Readable, ms: number): Promise<number> {
   return got;
 }
 
-function setup(ttlSeconds = 60) {
+/** `streamAfterBytes`: below it a zip is fetched into memory, above it through a spool file. */
+function setup(ttlSeconds = 60, streamAfterBytes?: number) {
   const dir = mkdtempSync(path.join(tmpdir(), "gomirror-cache-"));
   const storage = new DiskStorage(dir);
   const inner = new FakeSource({
@@ -85,6 +86,7 @@ function setup(ttlSeconds = 60) {
     metrics,
     now: () => clock.now,
     spools: new SpoolDirectory({ root: dir }),
+    ...(streamAfterBytes === undefined ? {} : { streamAfterBytes }),
   });
   return {
     dir,
@@ -106,9 +108,13 @@ async function counter(
   return values.find((v) => v.labels.kind === kind)?.value ?? 0;
 }
 
-describe("CachedSource", () => {
+// The 300 KiB zip of these tests is held in memory by default, spooled when it is over streamAfterBytes.
+describe.each([
+  ["held in memory", undefined],
+  ["spooled", 64 * 1024],
+])("CachedSource, its zip %s", (_how, streamAfterBytes) => {
   let t: ReturnType<typeof setup>;
-  beforeEach(() => (t = setup()));
+  beforeEach(() => (t = setup(60, streamAfterBytes)));
   afterEach(async () => {
     await t.cached.drain();
     t.cleanup();
@@ -406,9 +412,48 @@ describe("CachedSource", () => {
         write: async () => Promise.reject(Object.assign(new Error("ENOSPC: injected"), { code: "ENOSPC" })),
       }),
     });
-    const cached = new CachedSource(t.inner, t.storage, { ttlSeconds: 60, logger: silentLogger(), spools });
+    const cached = new CachedSource(t.inner, t.storage, {
+      ttlSeconds: 60,
+      logger: silentLogger(),
+      spools,
+      streamAfterBytes: 64 * 1024,
+    });
     await expect(cached.zip(M, "v1.0.0")).rejects.toMatchObject({ kind: "unavailable" });
     expect(spools.bytesInUse).toBe(0);
+  });
+
+  it("fetches a zip no larger than streamAfterBytes into memory: no spool file, its size held in the budget until stored", async () => {
+    let opened = 0;
+    const spools = new SpoolDirectory({
+      root: t.dir,
+      open: async () => {
+        opened++;
+        throw new Error("a small zip must not be spooled");
+      },
+    });
+    let release!: () => void;
+    const storing = new Promise<void>((resolve) => (release = resolve));
+    const slow: Storage = Object.create(t.storage) as Storage;
+    slow.put = async (key, body, options) => {
+      await storing;
+      return t.storage.put(key, body, options);
+    };
+    const cached = new CachedSource(t.inner, slow, { ttlSeconds: 60, logger: silentLogger(), spools });
+    const download = await cached.zip(M, "v1.0.0");
+    expect(download.data?.equals(ZIP)).toBe(true);
+    expect(spools.bytesInUse).toBe(ZIP.length);
+    release();
+    await cached.drain();
+    expect(spools.bytesInUse).toBe(0);
+    expect(opened).toBe(0);
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toMatchObject({ size: ZIP.length });
+  });
+
+  it("refuses a small zip whose body is shorter than declared, and stores nothing", async () => {
+    t.inner.zip = async () => ({ body: Readable.from([ZIP.subarray(0, 1000)]), size: ZIP.length });
+    await expect(t.cached.zip(M, "v1.0.0")).rejects.toMatchObject({ kind: "upstream" });
+    await t.cached.drain();
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
   });
 
   it("keeps storing a zip when its first client goes away", async () => {

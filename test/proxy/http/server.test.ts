@@ -116,11 +116,42 @@ describe("gomirror over HTTP", () => {
     expect(upstream.count("example.test/!upper/m/@v/v1.info")).toBe(1);
   });
 
+  it("with the default prefetch, a cold .mod brings its version's .info and zip along", async () => {
+    expect(await (await get("/example.test/!upper/m/@v/v1.0.0.mod")).text()).toBe(
+      "module example.test/Upper/m\n",
+    );
+    let metrics = "";
+    for (
+      let i = 0;
+      i < 100 && !/gomirror_prefetches_total\{kind="zip",outcome="fetched"\} 1/.test(metrics);
+      i++
+    ) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      metrics = await (await get("/metrics")).text();
+    }
+    expect(metrics).toMatch(/gomirror_prefetches_total\{kind="info",outcome="fetched"\} 1/);
+    expect(metrics).toMatch(/gomirror_prefetches_total\{kind="zip",outcome="fetched"\} 1/);
+    expect(await (await get("/example.test/!upper/m/@v/v1.0.0.info")).json()).toMatchObject({
+      Version: "v1.0.0",
+    });
+    expect(
+      Buffer.from(await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer()).equals(ZIP),
+    ).toBe(true);
+    for (const ext of ["info", "mod", "zip"])
+      expect(upstream.count(`example.test/!upper/m/@v/v1.0.0.${ext}`)).toBe(1);
+  });
+
   it("serves the second request from its cache without asking the upstream", async () => {
+    // Without prefetching, so that each file is a miss once and a hit once.
+    await proxy.close();
+    proxy = await start({ GOMIRROR_PREFETCH: "off" });
+    const storedZip = path.join(work, "cache", "example.test", "!upper", "m", "@v", "v1.0.0.zip");
     for (let i = 0; i < 2; i++) {
       await (await get("/example.test/!upper/m/@v/v1.0.0.mod")).text();
       await (await get("/example.test/!upper/m/@v/v1.0.0.zip")).arrayBuffer();
       await (await get("/example.test/!upper/m/@v/list")).text();
+      // The zip is stored after its answer went out (a request meanwhile joins that fetch).
+      for (let j = 0; j < 100 && !existsSync(storedZip); j++) await new Promise((r) => setTimeout(r, 10));
     }
     expect(upstream.count("example.test/!upper/m/@v/v1.0.0.mod")).toBe(1);
     expect(upstream.count("example.test/!upper/m/@v/v1.0.0.zip")).toBe(1);

@@ -41,6 +41,8 @@ describe("storage and spool faults", () => {
   let work: string;
   let zip: Buffer;
   let other: Buffer;
+  /** Over 1 MiB: spooled to a file, where smaller zips are fetched into memory. */
+  let large: Buffer;
   let upstream: StaticUpstream;
   let mirror: TestProxy | undefined;
 
@@ -48,7 +50,12 @@ describe("storage and spool faults", () => {
     root = mkdtempSync(path.join(tmpdir(), "gomirror-storage-faults-"));
     zip = await makeModuleZip(M, "v1.0.0", { fillerBytes: 300 * 1024 });
     other = await makeModuleZip(M, "v1.1.0", { fillerBytes: 300 * 1024 });
-    writeFiles(root, { [`${M}/@v/v1.0.0.zip`]: zip, [`${M}/@v/v1.1.0.zip`]: other });
+    large = await makeModuleZip(M, "v1.2.0", { fillerBytes: 1536 * 1024 });
+    writeFiles(root, {
+      [`${M}/@v/v1.0.0.zip`]: zip,
+      [`${M}/@v/v1.1.0.zip`]: other,
+      [`${M}/@v/v1.2.0.zip`]: large,
+    });
     upstream = await startStaticUpstream({ root });
   });
   afterAll(async () => {
@@ -67,10 +74,14 @@ describe("storage and spool faults", () => {
 
   const zipUrl = (version: string): string => `${mirror!.url}/${M}/@v/${version}.zip`;
 
-  it("answers a cold zip 503 with Retry-After when the spool disk is full, and records a 503", async () => {
+  it("answers a cold zip over 1 MiB 503 with Retry-After when the spool disk is full, and records a 503", async () => {
     const spools = new SpoolDirectory({ root: work, open: fullDisk(() => true) });
     mirror = await startTestProxy({ GOPROXY: upstream.url }, { spools });
-    const res = await fetch(zipUrl("v1.0.0"));
+    // A smaller zip never touches the spool disk: it is fetched into memory.
+    const small = await fetch(zipUrl("v1.0.0"));
+    expect(small.status).toBe(200);
+    expect(Buffer.from(await small.arrayBuffer()).equals(zip)).toBe(true);
+    const res = await fetch(zipUrl("v1.2.0"));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
     expect(await res.text()).toMatch(/spool directory is full \(ENOSPC\); try again shortly/);
@@ -78,10 +89,10 @@ describe("storage and spool faults", () => {
     expect(mirror.logs.events("request")).toContainEqual(
       expect.objectContaining({ endpoint: "zip", status: 503 }),
     );
-    expect(await new DiskStorage(mirror.storage).stat(`${M}/@v/v1.0.0.zip`)).toBeUndefined();
+    expect(await new DiskStorage(mirror.storage).stat(`${M}/@v/v1.2.0.zip`)).toBeUndefined();
     // The event the AWS construct's SpoolFull alarm counts.
     expect(mirror.logs.events("spool_full")).toContainEqual(
-      expect.objectContaining({ key: `${M}/@v/v1.0.0.zip` }),
+      expect.objectContaining({ key: `${M}/@v/v1.2.0.zip` }),
     );
   });
 

@@ -146,6 +146,33 @@ describe("DiskStorage on disk", () => {
     });
   });
 
+  it("stores into a directory removed by hand since an earlier put made it", async () => {
+    const storage = new DiskStorage(root);
+    await storage.put("m/@v/v1.0.0.mod", Buffer.from("module m\n"));
+    await rm(path.join(root, "m"), { recursive: true });
+    expect(await storage.put("m/@v/v1.1.0.mod", Buffer.from("module m\n"), { ifNoneMatch: true })).toEqual({
+      created: true,
+      size: 9,
+    });
+    expect(await readFile(path.join(root, "m", "@v", "v1.1.0.mod"), "utf8")).toBe("module m\n");
+    expect(await tempFiles(root)).toEqual([]);
+  });
+
+  it("never writes through a directory swapped for a symlink after an earlier put made it", async () => {
+    const cache = path.join(root, "cache");
+    const outside = path.join(root, "outside");
+    await mkdir(outside);
+    const storage = new DiskStorage(cache);
+    await storage.put("m/@v/v1.0.0.mod", Buffer.from("module m\n"));
+    await rm(path.join(cache, "m", "@v"), { recursive: true });
+    await symlink(outside, path.join(cache, "m", "@v"));
+    await expect(storage.put("m/@v/v1.1.0.mod", Buffer.from("module m\n"))).rejects.toMatchObject({
+      kind: "security",
+    });
+    expect(await readdir(outside)).toEqual([]);
+    expect(await tempFiles(cache)).toEqual([]);
+  });
+
   it("never opens a FIFO planted in place of a stored file for good (no hang)", async () => {
     await mkdir(path.join(root, "m", "@v"), { recursive: true });
     execFileSync("mkfifo", [path.join(root, "m", "@v", "v1.0.0.zip")]);

@@ -67,6 +67,38 @@ describe("the index record of stored versions", () => {
     }
   });
 
+  it("writes entries appended while it writes as one object, and reads them back in time order", async () => {
+    const storage = new MemoryStorage();
+    let now = T0 - 10_000_000;
+    const log = new IndexLog(storage, () => now++);
+    const written = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => log.append(`example.test/m${i}`, "v1.0.0")),
+    );
+    const objects: string[] = [];
+    for await (const key of storage.list("index/2024-05-01/")) objects.push(key);
+    // The first append is written alone; the 39 that came meanwhile go in one more object.
+    expect(objects).toHaveLength(2);
+    const read = await new IndexLog(storage).read(0, 100);
+    expect(read).toEqual(written);
+    // `since` inside an object: its earlier entries are left out, its later ones kept.
+    const since = parseTimestamp(written[20]!.Timestamp);
+    expect(await new IndexLog(storage).read(since, 100)).toEqual(written.slice(20));
+    expect(await new IndexLog(storage).read(since, 5)).toEqual(written.slice(20, 25));
+  });
+
+  it("still reads the one-entry objects older versions wrote", async () => {
+    const storage = new MemoryStorage();
+    const entry = { Path: "example.test/old", Version: "v1.0.0", Timestamp: formatTimestamp(T0) };
+    await storage.put("index/days/2024-05-01", Buffer.alloc(0));
+    await storage.put(
+      `index/2024-05-01/${String(T0).padStart(16, "0")}-0123456789ab`,
+      Buffer.from(JSON.stringify(entry)),
+    );
+    const log = new IndexLog(storage, () => T0 + 1);
+    await log.append("example.test/new", "v1.0.0");
+    expect((await log.read(0, 10)).map((e) => e.Path)).toEqual(["example.test/old", "example.test/new"]);
+  });
+
   it("records newly stored .mod and .zip files only", async () => {
     const storage = new IndexedStorage(new MemoryStorage());
     await storage.put("example.test/!upper/@v/v1.0.0.mod", Buffer.from("module example.test/Upper\n"), {
