@@ -121,6 +121,10 @@ export class CachedSource implements ModuleSource {
       spools: options.spools ?? this.ownSpools!,
       logger: options.logger,
       metrics: options.metrics,
+      // The go command asks for a zip right after its .info: from memory, not a storage read.
+      stored: (key, data) => {
+        if (this.memory.fits(data.length)) this.remember(key, data, data.length);
+      },
     });
     const prefetch = options.prefetch ?? "off";
     this.prefetcher =

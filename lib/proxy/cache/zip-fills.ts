@@ -20,6 +20,8 @@ export interface ZipFillsOptions {
   readonly spools: SpoolDirectory;
   readonly logger: Logger;
   readonly metrics?: ProxyMetrics;
+  /** Told of each zip fetched into memory once it is stored (the cache keeps it for the next hit). */
+  readonly stored?: (key: string, data: Buffer) => void;
 }
 
 /** One cold zip being fetched. */
@@ -237,6 +239,7 @@ export class ZipFills {
       try {
         const put = await storage.put(key, data, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
         fill.result = put.created ? "stored" : "present";
+        this.options.stored?.(key, data);
       } catch (err) {
         this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
         this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");

@@ -532,6 +532,17 @@ describe("CachedSource memory", () => {
     await t.storage.put(storageKeys.zip(M, "v1.0.0"), ZIP, { ifNoneMatch: true });
   }
 
+  it("keeps a small zip it fetched in memory once stored: the next request reads no storage", async () => {
+    const cached = cachedWith();
+    expect((await cached.zip(M, "v1.0.0")).data?.equals(ZIP)).toBe(true);
+    await cached.drain();
+    const gets = storage.gets;
+    const hit = await cached.zip(M, "v1.0.0");
+    expect(hit.data?.equals(ZIP)).toBe(true);
+    expect(storage.gets).toBe(gets);
+    expect(t.inner.count("zip")).toBe(1);
+  });
+
   it("answers later hits of a small stored zip from memory, with no storage call", async () => {
     await storeZip();
     const cached = cachedWith();
