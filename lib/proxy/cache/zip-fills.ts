@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { ProxyError } from "../errors";
+import { ProxyError, isNotFound } from "../errors";
 import { MAX_ZIP_BYTES } from "../limits";
 import type { ProxyMetrics } from "../metrics";
 import { checkModuleZip } from "../module/zipcheck";
@@ -272,6 +272,9 @@ export class ZipFills {
       this.options.logger.warn({ event: "spool_full", key, err: err.message }, "zip refused: spool full");
       return;
     }
-    this.options.logger.warn({ event: "zip_not_cached", key, err: String(err) }, "zip not cached");
+    // A zip the sources do not have is an answer (404), not a fault: a prefetch meets one for every
+    // version whose go.mod an upstream serves without its zip.
+    const level = isNotFound(err) ? "debug" : "warn";
+    this.options.logger[level]({ event: "zip_not_cached", key, err: String(err) }, "zip not cached");
   }
 }

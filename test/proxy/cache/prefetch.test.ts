@@ -7,7 +7,7 @@ import { storageKeys } from "../../../lib/proxy/cache/keys";
 import { Prefetcher, type PrefetchMode, type PrefetchOutcome } from "../../../lib/proxy/cache/prefetch";
 import { SpoolDirectory } from "../../../lib/proxy/cache/spool-directory";
 import { notFound } from "../../../lib/proxy/errors";
-import { silentLogger } from "../../../lib/proxy/logger";
+import { createLogger, silentLogger } from "../../../lib/proxy/logger";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
 import { FakeSource, readStream } from "../../support/fake-source";
@@ -155,6 +155,8 @@ describe("CachedSource prefetching", () => {
     prefetch: PrefetchMode | undefined,
     options: { zip?: boolean; spoolMaxBytes?: number } = {},
   ) {
+    const logged: string[] = [];
+    const logger = createLogger("debug", { write: (line: string) => void logged.push(line) });
     const storage = new DiskStorage(path.join(dir, "store"));
     const inner = new FakeSource({
       [M]: {
@@ -167,7 +169,7 @@ describe("CachedSource prefetching", () => {
     const spools = new SpoolDirectory({ root: dir, maxBytes: options.spoolMaxBytes });
     const cached = new CachedSource(inner, storage, {
       ttlSeconds: 60,
-      logger: silentLogger(),
+      logger,
       metrics,
       spools,
       ...(prefetch ? { prefetch } : {}),
@@ -176,7 +178,10 @@ describe("CachedSource prefetching", () => {
       (await metrics.prefetches.get()).values
         .flatMap((v) => Array<string>(v.value).fill(`${String(v.labels.kind)} ${String(v.labels.outcome)}`))
         .sort();
-    return { storage, inner, cached, spools, metrics, prefetches };
+    /** The log lines at warn level or above. */
+    const warnings = (): string[] =>
+      logged.filter((line) => (JSON.parse(line) as { level: number }).level >= 40);
+    return { storage, inner, cached, spools, metrics, prefetches, warnings };
   }
 
   it("zip: a cold .mod fetches the version's .info and zip in the background, once each", async () => {
@@ -241,6 +246,8 @@ describe("CachedSource prefetching", () => {
     await t.cached.drain();
     expect(await t.prefetches()).toEqual(["info fetched", "zip not_found"]);
     expect(await t.storage.stat(storageKeys.mod(M, "v1.0.0"))).toBeDefined();
+    // Not a fault: nothing at warn level.
+    expect(t.warnings()).toEqual([]);
   });
 
   it("skips the zip while the spool is more than half full: its space is for clients", async () => {
