@@ -108,8 +108,8 @@ export interface ProxySettings {
    */
   readonly zipRedirect?: boolean;
   /**
-   * Bytes that downloads in progress may spool in the temp directory at once; a cold fetch beyond it
-   * answers 503 (`GOMIRROR_SPOOL_MAX`).
+   * Bytes of downloads in progress at once (spooled in the temp directory; a zip up to 1 MiB in
+   * memory); a cold fetch beyond it answers 503 (`GOMIRROR_SPOOL_MAX`).
    *
    * @default - the proxy's default, `1GiB`
    */

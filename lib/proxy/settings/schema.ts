@@ -459,7 +459,7 @@ export const SCHEMA = {
     flag: "spool-max",
     kind: bytes(),
     default: formatBytes(DEFAULT_SPOOL_MAX_BYTES),
-    help: "bytes that downloads in progress may spool in the temp directory at once; a cold fetch beyond it answers 503",
+    help: "bytes of downloads in progress at once (spooled in the temp directory; a zip up to 1 MiB in memory); a cold fetch beyond it answers 503",
     prop: "spoolMax",
   }),
   memoryCacheBytes: setting({
