@@ -37,7 +37,12 @@ interface Fill {
   size?: number;
   /** Once done: stored by this fill, or found stored already (undefined: not stored). */
   result?: "stored" | "present";
+  /** Started by a prefetch: it yields to clients for spool space, and its refusals are not faults. */
+  readonly prefetch: boolean;
 }
+
+/** Ends a prefetch's fill that found no spool room for its zip; a client that joined it fetches anew. */
+class PrefetchYielded extends Error {}
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -75,9 +80,14 @@ export class ZipFills {
 
   /** The zip stored under `key`: joins the fill running for it, or starts one. */
   async download(key: string, path: string, version: string): Promise<Download> {
-    let fill = this.running.get(key);
-    if (!fill) fill = this.start(key, path, version);
-    const spool = await fill.spooled;
+    const fill = this.running.get(key) ?? this.start(key, path, version, false);
+    let spool: Spool | Buffer | undefined;
+    try {
+      spool = await fill.spooled;
+    } catch (err) {
+      if (err instanceof PrefetchYielded) return this.download(key, path, version);
+      throw err;
+    }
     if (Buffer.isBuffer(spool)) return inMemory(spool);
     if (spool?.failure) throw spool.failure;
     if (spool?.open) {
@@ -92,16 +102,21 @@ export class ZipFills {
 
   /**
    * Fetches, checks and stores a zip no client asked for yet (joining the fill running for it,
-   * if any). Skipped while the spool is more than half full: its space is for clients first.
+   * if any). Skipped when its declared size would take the spool past half its bound (its space
+   * is for clients first), or when the source does not declare one.
    */
   async prefetch(key: string, path: string, version: string): Promise<PrefetchOutcome> {
     let fill = this.running.get(key);
     if (!fill) {
-      const { spools } = this.options;
-      if (spools.bytesInUse * 2 > spools.maxBytes) return "skipped";
-      fill = this.start(key, path, version);
+      if (!this.roomForPrefetch(0)) return "skipped";
+      fill = this.start(key, path, version, true);
     }
-    await fill.spooled; // rejects with the reason a fill failed before its spool was open
+    try {
+      await fill.spooled; // rejects with the reason a fill failed before its spool was open
+    } catch (err) {
+      if (err instanceof PrefetchYielded) return "skipped";
+      throw err;
+    }
     await fill.done;
     return fill.result === "stored" ? "fetched" : (fill.result ?? "failed");
   }
@@ -117,11 +132,18 @@ export class ZipFills {
     await this.options.spools.settled();
   }
 
-  private start(key: string, path: string, version: string): Fill {
+  /** Whether a prefetch of `size` more bytes leaves the spool at most half full. */
+  private roomForPrefetch(size: number | undefined): boolean {
+    const { spools } = this.options;
+    return size !== undefined && !spools.full && (spools.bytesInUse + size) * 2 <= spools.maxBytes;
+  }
+
+  private start(key: string, path: string, version: string, prefetch: boolean): Fill {
     let spooled!: Settle<Spool | undefined>;
     const fill: Fill = {
       spooled: new Promise((resolve, reject) => (spooled = { resolve, reject })),
       done: Promise.resolve(),
+      prefetch,
     };
     fill.spooled.catch(() => undefined); // the clients observe it; never an unhandled rejection
     this.running.set(key, fill);
@@ -153,6 +175,13 @@ export class ZipFills {
       }
       download = await this.options.inner.zip(path, version);
       guarded(download.body);
+      // Checked and reserved with no await between (spools.create and runInMemory reserve at once).
+      if (fill.prefetch && !this.roomForPrefetch(download.size)) {
+        download.body.destroy();
+        this.running.delete(key);
+        spooled.reject(new PrefetchYielded(`${what}: no spool room for a prefetch`));
+        return;
+      }
       if (download.size !== undefined && download.size <= this.options.streamAfterBytes) {
         await this.runInMemory(key, path, version, fill, spooled, download, download.size);
         return;

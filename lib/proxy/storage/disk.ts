@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, openSync, readlinkSync } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
 import {
   link,
   lstat,
@@ -36,9 +36,9 @@ const KNOWN_DIRS_MAX = 10_000;
 /**
  * The default storage: a directory tree. Writes go to a temporary file that is fsynced and then
  * renamed (or hard-linked, for create-only puts) into place, so a reader never sees a partial
- * file, whatever happens to the process mid-write. The directory is not fsynced after the
- * rename: a crash may forget a file stored just before it (a cache miss, fetched again), never
- * leave one half written.
+ * file, whatever happens to the process mid-write. A create-only put does not fsync the
+ * directory after the link: a crash may forget a file stored just before it (a cache miss,
+ * fetched again), never leave one half written. A put that replaces a file does.
  */
 export class DiskStorage implements Storage {
   private readonly tempDir: string;
@@ -83,7 +83,7 @@ export class DiskStorage implements Storage {
       // The root's own location is fixed once it exists; a key's directory is checked every time.
       this.realRoot ??= await realpath(this.root);
       realRoot = this.realRoot;
-      real = this.openedRealPath(dir) ?? (await realpath(dir));
+      real = (await this.openedRealPath(dir)) ?? (await realpath(dir));
     } catch (err) {
       if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) return false;
       throw err;
@@ -96,20 +96,27 @@ export class DiskStorage implements Storage {
   }
 
   /**
-   * On Linux, the real path of directory `dir` from one readlink of /proc/self/fd on the directory
-   * opened: three short system calls, where realpath reads every component of the path (a cold
-   * put of a module file asks this for a directory seven levels deep). Undefined elsewhere.
+   * On Linux, the real path of directory `dir` from a readlink of /proc/self/fd on the directory
+   * opened (the kernel's own name for it, no file-system access), where realpath reads every
+   * component of the path (a cold put of a module file asks this for a directory seven levels
+   * deep). Undefined elsewhere, or when the directory may be searched but not read.
    */
-  private openedRealPath(dir: string): string | undefined {
+  private async openedRealPath(dir: string): Promise<string | undefined> {
     if (!this.procFds) return undefined;
-    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    let handle: FileHandle;
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`);
+      handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch (err) {
+      if (isErrno(err, "EACCES")) return undefined;
+      throw err;
+    }
+    try {
+      return readlinkSync(`/proc/self/fd/${handle.fd}`);
     } catch {
       this.procFds = false;
       return undefined;
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
   }
 
@@ -229,9 +236,24 @@ export class DiskStorage implements Storage {
         await this.makeDirectory(dir);
         placed = await this.place(temp, file, options.ifNoneMatch === true);
       }
+      // A rename replaces what a reader relies on staying replaced (the checksum database's latest
+      // verified tree, a list): its directory is fsynced, so a crash cannot bring the old one back.
+      if (!options.ifNoneMatch) await this.syncDirectory(dir);
       return placed ? { created: true, size: counter.bytes } : { created: false, size: 0 };
     } finally {
       await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  private async syncDirectory(dir: string): Promise<void> {
+    const handle = await open(dir, "r").catch(() => undefined);
+    if (!handle) return;
+    try {
+      await handle.sync();
+    } catch {
+      // Some file systems refuse fsync on directories; the file itself is already durable.
+    } finally {
+      await handle.close();
     }
   }
 

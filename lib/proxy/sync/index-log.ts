@@ -10,10 +10,10 @@ import { parseModuleFileKey, type ModuleFileKey } from "../cache/keys";
  *
  * It is append-only and needs no coordination between replicas: entries are written in immutable
  * objects, each created once under a name no other writer can pick,
- * `index/<day>/<microseconds since 1970, 16 digits>-<random>`, holding one
- * `{"Path","Version","Timestamp"}` line per entry. The name's time is that of the object's last
- * entry; entries appended while a writer's previous object is being written go into its next one
- * (one object per stored file costs a file creation per file, as much as the file itself). Days
+ * `index/<day>/<last>-<first>-<random>` (the microseconds since 1970 of its last and first
+ * entries, 16 digits each), holding one `{"Path","Version","Timestamp"}` line per entry. Entries
+ * appended while a writer's previous object is being written go into its next one (an object per
+ * stored file would cost a file creation per file, as much as the file itself). Days
  * that hold entries are named by empty objects `index/days/<day>`, so a reader lists the days once
  * and then only the days it needs, in key order, which is time order. A writer's clock decides
  * its entries' place; a reader that follows the feed reads a little before where it stopped (see
@@ -55,7 +55,15 @@ export function formatTimestamp(micros: number): string {
 }
 
 const dayOf = (micros: number): string => new Date(Math.floor(micros / 1000)).toISOString().slice(0, 10);
-const microsOfKey = (key: string): number => Number(key.slice(key.lastIndexOf("/") + 1).split("-")[0]);
+/**
+ * The times of the first and last entries of an object, from its name:
+ * `<last>-<first>-<random>` (several entries) or `<micros>-<random>` (one).
+ */
+function spanOfKey(key: string): { first: number; last: number } {
+  const parts = key.slice(key.lastIndexOf("/") + 1).split("-");
+  const last = Number(parts[0]);
+  return { first: parts.length === 3 ? Number(parts[1]) : last, last };
+}
 
 /** What a rebuild of the index found and did. */
 export interface RebuildSummary {
@@ -128,8 +136,8 @@ export class IndexLog {
       await this.storage.put(`${DAYS}${day}`, Buffer.alloc(0), { ifNoneMatch: true });
       this.daysMarked.add(day);
     }
-    const last = batch[batch.length - 1]!.micros;
-    const key = `${PREFIX}${day}/${String(last).padStart(16, "0")}-${randomBytes(6).toString("hex")}`;
+    const time = (p: Pending): string => String(p.micros).padStart(16, "0");
+    const key = `${PREFIX}${day}/${time(batch[batch.length - 1]!)}-${time(batch[0]!)}-${randomBytes(6).toString("hex")}`;
     const lines = batch.map((p) => `${JSON.stringify(p.entry)}\n`).join("");
     await this.storage.put(key, Buffer.from(lines), { ifNoneMatch: true });
   }
@@ -202,26 +210,32 @@ export class IndexLog {
     const first = dayOf(sinceMicros);
     const out: IndexEntry[] = [];
     for (const day of days.filter((d) => d >= first)) {
-      const keys: string[] = [];
+      const objects: { key: string; first: number; last: number }[] = [];
       for await (const key of this.storage.list(`${PREFIX}${day}/`)) {
-        if (microsOfKey(key) >= sinceMicros) keys.push(key);
+        const span = spanOfKey(key);
+        if (span.last >= sinceMicros) objects.push({ key, ...span });
       }
-      keys.sort();
-      // An object's name has the time of its last entry: its earlier ones may precede `since`,
-      // or another writer's object written meanwhile. Objects are read in name order until the
-      // limit is reached, and what was read is put in time order.
-      const entries: { e: IndexEntry; micros: number }[] = [];
-      for (let i = 0; i < keys.length && out.length + entries.length < limit; i += 16) {
-        const objects = await Promise.all(keys.slice(i, i + 16).map((k) => this.entries(k)));
-        for (const e of objects.flat()) {
+      objects.sort((a, b) => a.last - b.last || (a.key < b.key ? -1 : 1));
+      // Objects are read in the order of their last entries; another writer's object may still
+      // hold entries from before those read. An entry is given out only once it precedes the
+      // first entry of every object not read yet, so a page never skips one that a follower,
+      // asking from the page's last time, would then never see.
+      const unreadFirst: number[] = Array<number>(objects.length + 1).fill(Number.POSITIVE_INFINITY);
+      for (let i = objects.length - 1; i >= 0; i--) {
+        unreadFirst[i] = Math.min(objects[i]!.first, unreadFirst[i + 1]!);
+      }
+      let pending: { e: IndexEntry; micros: number }[] = [];
+      for (let i = 0; i < objects.length && out.length < limit;) {
+        const chunk = objects.slice(i, i + 16);
+        i += chunk.length;
+        for (const e of (await Promise.all(chunk.map((o) => this.entries(o.key)))).flat()) {
           const micros = parseTimestamp(e.Timestamp);
-          if (micros >= sinceMicros && keep(e)) entries.push({ e, micros });
+          if (micros >= sinceMicros && keep(e)) pending.push({ e, micros });
         }
-      }
-      entries.sort((a, b) => a.micros - b.micros);
-      for (const { e } of entries) {
-        if (out.length >= limit) break;
-        out.push(e);
+        pending.sort((a, b) => a.micros - b.micros);
+        const ready = pending.filter((p) => p.micros < unreadFirst[i]!).slice(0, limit - out.length);
+        for (const p of ready) out.push(p.e);
+        pending = pending.slice(ready.length);
       }
       if (out.length >= limit) break;
     }

@@ -262,6 +262,39 @@ describe("CachedSource prefetching", () => {
     expect(t.inner.count("zip ")).toBe(0);
   });
 
+  it("skips a zip whose declared size would take the spool past half its bound", async () => {
+    const t = setup("zip", { spoolMaxBytes: 3 * 1024 * 1024 }); // the zip is over 2 MiB
+    await t.cached.mod(M, "v1.0.0");
+    await until(async () => (await t.prefetches()).length === 2, "both prefetches");
+    await t.cached.drain();
+    expect(await t.prefetches()).toEqual(["info fetched", "zip skipped"]);
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toBeUndefined();
+    expect(t.spools.bytesInUse).toBe(0);
+    expect(t.warnings()).toEqual([]);
+  });
+
+  it("a client that joined a prefetch which then yielded its spool room fetches the zip itself", async () => {
+    const t = setup("zip", { spoolMaxBytes: 3 * 1024 * 1024 });
+    const gate = held();
+    const sourceZip = t.inner.zip.bind(t.inner);
+    let asked = 0;
+    t.inner.zip = async (p, v) => {
+      if (++asked === 1) await gate.promise; // the prefetch's request waits
+      return sourceZip(p, v);
+    };
+    await t.cached.mod(M, "v1.0.0");
+    await until(() => asked === 1, "the zip prefetch to ask the source");
+    const client = t.cached.zip(M, "v1.0.0");
+    await delay(20);
+    expect(asked).toBe(1); // the client joined the prefetch's fill instead of starting one
+    gate.release();
+    expect((await readStream((await client).body)).equals(zip)).toBe(true);
+    await t.cached.drain();
+    expect(asked).toBe(2);
+    expect(await t.prefetches()).toEqual(["info fetched", "zip skipped"]);
+    expect(await t.storage.stat(storageKeys.zip(M, "v1.0.0"))).toMatchObject({ size: zip.length });
+  });
+
   it("drain() stops prefetching: nothing is fetched after it", async () => {
     const t = setup("zip");
     const gate = held();

@@ -123,7 +123,7 @@ describe("gomirror over HTTP", () => {
     let metrics = "";
     for (
       let i = 0;
-      i < 100 && !/gomirror_prefetches_total\{kind="zip",outcome="fetched"\} 1/.test(metrics);
+      i < 500 && !/gomirror_prefetches_total\{kind="zip",outcome="fetched"\} 1/.test(metrics);
       i++
     ) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10));

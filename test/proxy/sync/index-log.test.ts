@@ -86,6 +86,32 @@ describe("the index record of stored versions", () => {
     expect(await new IndexLog(storage).read(since, 5)).toEqual(written.slice(20, 25));
   });
 
+  it("pages through two writers' interleaved objects without skipping an entry", async () => {
+    const storage = new MemoryStorage();
+    // One writer's burst goes into one object spanning the other's one-entry objects in time.
+    let a = T0 - 10_000_000;
+    let b = a + 1;
+    const batched = new IndexLog(storage, () => (a += 2));
+    const single = new IndexLog(storage, () => (b += 2));
+    const burst = Promise.all(
+      Array.from({ length: 51 }, (_, i) => batched.append(`example.test/a${i}`, "v1.0.0")),
+    );
+    for (let i = 0; i < 51; i++) await single.append(`example.test/b${i}`, "v1.0.0");
+    await burst;
+    const reader = new IndexLog(storage);
+    const all = await reader.read(0, 1000);
+    expect(all).toHaveLength(102);
+    const paged: string[] = [];
+    let since = 0;
+    for (let page = 0; page < 20; page++) {
+      const got = await reader.read(since, 20);
+      if (got.length === 0) break;
+      paged.push(...got.map((e) => e.Path));
+      since = parseTimestamp(got[got.length - 1]!.Timestamp) + 1;
+    }
+    expect(paged).toEqual(all.map((e) => e.Path));
+  });
+
   it("still reads the one-entry objects older versions wrote", async () => {
     const storage = new MemoryStorage();
     const entry = { Path: "example.test/old", Version: "v1.0.0", Timestamp: formatTimestamp(T0) };
