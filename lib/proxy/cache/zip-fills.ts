@@ -37,7 +37,7 @@ interface Fill {
   size?: number;
   /** Once done: stored by this fill, or found stored already (undefined: not stored). */
   result?: "stored" | "present";
-  /** Started by a prefetch: it yields to clients for spool space, and its refusals are not faults. */
+  /** Started by a prefetch: it gives way when its zip would take the spool past half its bound. */
   readonly prefetch: boolean;
 }
 
@@ -215,12 +215,7 @@ export class ZipFills {
     }
     const body = spool.reader();
     try {
-      const put = await storage.put(key, body, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
-      fill.result = put.created ? "stored" : "present";
-    } catch (err) {
-      // The zip is complete and checked and its readers go on reading it: only caching failed.
-      this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
-      this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+      await this.store(key, body, fill);
     } finally {
       body.destroy();
       // Later requests go to storage (or fetch again); the readers keep the spool alive.
@@ -242,7 +237,7 @@ export class ZipFills {
     download: Download,
     size: number,
   ): Promise<void> {
-    const { storage, spools } = this.options;
+    const { spools } = this.options;
     const what = `${path}@${version} zip`;
     if (spools.full || !spools.reserve(size)) {
       download.body.destroy();
@@ -266,17 +261,28 @@ export class ZipFills {
       fill.size = data.length;
       spooled.resolve(data);
       try {
-        const put = await storage.put(key, data, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
-        fill.result = put.created ? "stored" : "present";
-        this.options.stored?.(key, data);
-      } catch (err) {
-        this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
-        this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+        if (await this.store(key, data, fill)) this.options.stored?.(key, data);
       } finally {
         this.running.delete(key);
       }
     } finally {
       spools.free(size);
+    }
+  }
+
+  /**
+   * Stores a checked zip and records in `fill` whether this stored it; false when the storage
+   * refused it. The zip is complete and checked and its clients have it: only caching failed.
+   */
+  private async store(key: string, zip: Readable | Buffer, fill: Fill): Promise<boolean> {
+    try {
+      const put = await this.options.storage.put(key, zip, { ifNoneMatch: true, maxBytes: MAX_ZIP_BYTES });
+      fill.result = put.created ? "stored" : "present";
+      return true;
+    } catch (err) {
+      this.options.metrics?.cacheWriteFailures.inc({ kind: "zip" });
+      this.options.logger.error({ event: "cache_write_failed", key, err: String(err) }, "could not store");
+      return false;
     }
   }
 

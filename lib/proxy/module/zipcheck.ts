@@ -9,9 +9,10 @@ import { strToFold } from "./zip";
 
 /**
  * Checks a module zip (its file, or the bytes of a small one) the way the go command does before
- * it trusts one (x/mod's CheckZip): every entry under `module@version/`, clean and valid file paths, no two names that
- * differ only in case, go.mod and LICENSE within their limits, 500 MiB in all. Only the central
- * directory is read; contents are checked by the checksum database where one applies.
+ * it trusts one (x/mod's CheckZip): every entry under `module@version/`, clean and valid file
+ * paths, no two names that differ only in case, go.mod and LICENSE within their limits, 500 MiB
+ * in all. Only the central directory is read; contents are checked by the checksum database
+ * where one applies.
  * @throws ProxyError "upstream" naming the first problem ("too-large" for size limits)
  */
 export async function checkModuleZip(
