@@ -12,7 +12,7 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { FileBody } from "../../../lib/proxy/storage/file-body";
+import { FileBody, SendBuffers, sendBuffers } from "../../../lib/proxy/storage/file-body";
 import { readAll } from "./conformance";
 
 /** Descriptors of this process open on `file`. */
@@ -50,6 +50,77 @@ class CheckingSink extends Writable {
     }, 1);
   }
 }
+
+/** A socket stand-in that holds every write until released, as a slow client does. */
+class HeldSink extends Writable {
+  readonly received: Buffer[] = [];
+  firstChunk = 0;
+  readonly firstWrite: Promise<void>;
+  private wrote!: () => void;
+  private held: (() => void)[] = [];
+  private released = false;
+
+  constructor() {
+    super();
+    this.firstWrite = new Promise((resolve) => (this.wrote = resolve));
+  }
+
+  override _write(chunk: Buffer, _enc: string, done: (err?: Error) => void): void {
+    this.received.push(Buffer.from(chunk));
+    if (!this.firstChunk) {
+      this.firstChunk = chunk.length;
+      this.wrote();
+    }
+    if (this.released) done();
+    else this.held.push(() => done());
+  }
+
+  release(): void {
+    this.released = true;
+    for (const done of this.held.splice(0)) done();
+  }
+}
+
+describe("SendBuffers", () => {
+  const KiB = 1024;
+
+  it("lends full-size buffers up to the budget, then smaller ones down to 64 KiB", () => {
+    const buffers = new SendBuffers(1024 * KiB, 512 * KiB);
+    const sizes = Array.from({ length: 7 }, () => buffers.take(10 * 1024 * KiB));
+    expect(sizes.map((b) => b.length / KiB)).toEqual([256, 256, 256, 256, 64, 64, 64]);
+    expect(buffers.lent).toBe(1216 * KiB);
+    for (const b of sizes) buffers.give(b, true);
+    expect(buffers.lent).toBe(0);
+  });
+
+  it("takes the room that is left: half a buffer when a whole one does not fit", () => {
+    const buffers = new SendBuffers(512 * KiB);
+    const first = buffers.take(1024 * KiB);
+    const small = buffers.take(100 * KiB);
+    expect([first.length, small.length]).toEqual([256 * KiB, 100 * KiB]);
+    expect(buffers.take(1024 * KiB).length).toBe(128 * KiB);
+  });
+
+  it("gives a file smaller than its share a buffer of the file's size", () => {
+    const buffers = new SendBuffers();
+    expect(buffers.take(1000).length).toBe(1000);
+    expect(buffers.lent).toBe(1000);
+  });
+
+  it("reuses returned buffers, keeps no more idle than allowed, and never reuses one a write may hold", () => {
+    const buffers = new SendBuffers(4096 * KiB, 256 * KiB);
+    const a = buffers.take(1024 * KiB);
+    const b = buffers.take(1024 * KiB);
+    buffers.give(a, true);
+    buffers.give(b, true);
+    // Only one 256 KiB buffer is kept idle: the next two takes get `a`, then a new one.
+    expect(buffers.take(1024 * KiB)).toBe(a);
+    expect(buffers.take(1024 * KiB)).not.toBe(b);
+    const held = buffers.take(1024 * KiB);
+    buffers.give(held, false);
+    expect(buffers.take(1024 * KiB)).not.toBe(held);
+  });
+});
 
 describe("FileBody", () => {
   let dir: string;
@@ -123,6 +194,35 @@ describe("FileBody", () => {
     const reading = await body();
     reading.resume();
     reading.destroy();
+    await closed(file);
+  });
+
+  it("shares the send-buffer budget: many downloads at once get smaller buffers, all returned at the end", async () => {
+    const sinks = Array.from({ length: 24 }, () => new HeldSink());
+    const bodies = await Promise.all(sinks.map(() => body()));
+    const sending = bodies.map((b, i) => b.sendTo(sinks[i]!));
+    await Promise.all(sinks.map((s) => s.firstWrite));
+    const KiB = 1024;
+    // 16 downloads fill the 4 MiB budget at 256 KiB; the 8 after them read 64 KiB at a time.
+    expect(sinks.map((s) => s.firstChunk / KiB)).toEqual([...Array(16).fill(256), ...Array(8).fill(64)]);
+    expect(sendBuffers.lent).toBe(16 * 256 * KiB + 8 * 64 * KiB);
+    for (const s of sinks) s.release();
+    const sent = await Promise.all(sending);
+    expect(sent).toEqual(Array(24).fill(data.length));
+    for (const s of sinks) expect(Buffer.concat(s.received).equals(data)).toBe(true);
+    expect(sendBuffers.lent).toBe(0);
+    await closed(file);
+  });
+
+  it("returns the buffer of a download whose client left", async () => {
+    const b = await body();
+    const sink = new HeldSink();
+    const sending = b.sendTo(sink);
+    await sink.firstWrite;
+    expect(sendBuffers.lent).toBe(256 * 1024);
+    sink.destroy();
+    expect(await sending).toBe(0);
+    expect(sendBuffers.lent).toBe(0);
     await closed(file);
   });
 
