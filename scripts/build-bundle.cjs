@@ -1,9 +1,11 @@
 // How the server is bundled (esbuild), shared by scripts/bundle.mjs (the image's files) and the
 // benchmark (bench/gomirror.ts), so that what is measured is what ships.
 //
-// Packages that only some deployments use are kept out of the code Node parses at start: the
-// AWS SDK (S3 storage, the token secret) is bundled on its own and carried at the end of the
-// server bundle in a comment (gzip, base64), read back and compiled on its first require.
+// Packages that only some deployments or some requests use are kept out of the code Node
+// parses at start: the AWS SDK (S3 storage, the token secret) and undici (the HTTP client of
+// upstreams, checksum databases, git discovery and peers: a mirror answering from its cache or
+// air-gapped never needs it) are each bundled on their own and carried at the end of the server
+// bundle in a comment (gzip, base64), read back and compiled on their first require.
 // Parsing code costs memory even when it never runs: carried this way instead of as code, it
 // costs megabytes less resident memory in every process that does not use it. The image keeps
 // one file.
@@ -22,10 +24,11 @@ const LAZY_GROUPS = {
     "@aws-sdk/s3-request-presigner",
     "@aws-sdk/client-secrets-manager",
   ],
+  undici: ["undici"],
 };
 
 /** Packages that must never be parsed at start (what the groups above pull in). */
-const NEVER_EAGER = /(^|\/)node_modules\/(@aws-sdk|@smithy)\//;
+const NEVER_EAGER = /(^|\/)node_modules\/(@aws-sdk|@smithy|undici)\//;
 
 /** The parameters a group's code is compiled with: those of a CommonJS module. */
 const MODULE_PARAMS = ["module", "exports", "require", "__filename", "__dirname"];

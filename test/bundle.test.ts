@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildRepos, GIT_HOST } from "./support/gitrepos";
@@ -9,9 +11,10 @@ import { VERSION } from "../lib/proxy/version";
 import { startS3TestServer, type S3TestServer } from "./proxy/storage/s3rver-harness";
 
 /**
- * The server bundle (scripts/build-bundle.cjs) does not parse the AWS SDK at start: it is
- * carried in the file as compressed text and compiled on first use. These tests build the
- * bundle and run it the way the image does, with S3 storage and with the git source.
+ * The server bundle (scripts/build-bundle.cjs) parses neither the AWS SDK nor undici at start:
+ * each is carried in the file as compressed text and compiled on first use. These tests build
+ * the bundle and run it the way the image does: with S3 storage, with an upstream proxy, and
+ * with the git source.
  */
 
 const ROOT = path.resolve(__dirname, "..");
@@ -68,12 +71,16 @@ describe("the server bundle", () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("does not parse the AWS SDK at start, and carries it", () => {
+  it("does not parse the AWS SDK or undici at start, and carries them", () => {
     const parsed = Object.keys(built.metafile.outputs[path.relative(ROOT, bundle)]!.inputs);
-    expect(parsed.filter((p) => /node_modules\/(@aws-sdk|@smithy)\//.test(p))).toEqual([]);
+    expect(parsed.filter((p) => /node_modules\/(@aws-sdk|@smithy|undici)\//.test(p))).toEqual([]);
     expect(parsed.some((p) => p.startsWith("lib/proxy/storage/s3.ts"))).toBe(true);
+    expect(parsed.some((p) => p.startsWith("lib/proxy/sources/upstream.ts"))).toBe(true);
     const carried = (name: string) => Object.keys(built.groups[name]!.metafile.inputs);
     expect(carried("aws").some((p) => p.includes("node_modules/@aws-sdk/client-s3/"))).toBe(true);
+    expect(carried("undici").some((p) => p.includes("node_modules/undici/lib/dispatcher/agent.js"))).toBe(
+      true,
+    );
     // One byte per character for V8, and the carried code not readable as code.
     const text = readFileSync(bundle, "latin1");
     expect(text).not.toMatch(/[^\x00-\xff]/);
@@ -141,6 +148,38 @@ describe("the server bundle", () => {
       // Readiness lists the bucket through the SDK.
       const ready = await fetch(`${await run.url}/readyz`);
       expect(ready.status).toBe(200);
+    }, 60_000);
+  });
+
+  describe("with an upstream proxy", () => {
+    let upstream: Server;
+    let child: ChildProcess | undefined;
+    const asked: string[] = [];
+    beforeAll(async () => {
+      upstream = createServer((req, res) => {
+        asked.push(req.url ?? "");
+        if (req.url === "/example.com/lazy/@v/list") res.end("v1.0.0\nv1.1.0\n");
+        else res.writeHead(404).end("not found\n");
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    });
+    afterAll(async () => {
+      await stop(child);
+      await new Promise((resolve) => upstream.close(resolve));
+    });
+
+    it("compiles undici on first use and fetches from the upstream with it", async () => {
+      const { port } = upstream.address() as AddressInfo;
+      const run = serve(bundle, {
+        GOPROXY: `http://127.0.0.1:${port}`,
+        GOSUMDB: "off",
+        GOMIRROR_STORAGE: path.join(dir, "upstream-cache"),
+      });
+      child = run.child;
+      const res = await fetch(`${await run.url}/example.com/lazy/@v/list`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("v1.0.0\nv1.1.0\n");
+      expect(asked).toEqual(["/example.com/lazy/@v/list"]);
     }, 60_000);
   });
 

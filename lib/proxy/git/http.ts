@@ -1,5 +1,5 @@
-import { request as undiciRequest } from "undici";
 import { ProxyError } from "../errors";
+import { undici } from "../net/undici";
 import { basicAuth, type Credential, type Credentials, redactURL } from "./credentials";
 
 /**
@@ -67,7 +67,7 @@ export class HttpBudget {
       };
       let res;
       try {
-        res = await undiciRequest(target, {
+        res = await undici().request(target, {
           method: method as "GET",
           headers: sendHeaders,
           body: method === "GET" || method === "HEAD" ? undefined : body,

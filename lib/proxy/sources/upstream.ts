@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { ProxyError, notFound } from "../errors";
 import { HOP_HEADER } from "../http/hop";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES, MAX_LIST_BYTES, MAX_ZIP_BYTES } from "../limits";
@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { ProxyMetrics } from "../metrics";
 import { readLimited } from "../read-limited";
 import { UPSTREAM_HINT, unreachableCode } from "../net/unreachable";
+import { lazyDispatcher, undici } from "../net/undici";
 import { bounded, guarded } from "../streams";
 import { escapePath, escapeVersion } from "../module/escape";
 import { parseInfo, parseList } from "../module/info";
@@ -41,21 +42,27 @@ const MAX_REDIRECTS = 5;
 const RETRY_BACKOFF_MS = [100, 400];
 const USER_AGENT = "gomirror (+GOPROXY protocol)";
 
-/** Keep-alive pooling for every upstream; undici keeps connections per origin. */
+/**
+ * Keep-alive pooling for every upstream; undici keeps connections per origin. Made (and undici
+ * loaded) on the first request.
+ */
 export function createUpstreamAgent(timeoutMs: number): Dispatcher {
-  return new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 300_000,
-    connections: 64,
-    connectTimeout: Math.min(timeoutMs, 10_000),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    // undici 8 would negotiate HTTP/2 with TLS upstreams; every upstream fault this proxy is
-    // tested against (early close, resets, stalls, lengths) is HTTP/1.1, so it stays that.
-    allowH2: false,
-    // Redirects are followed, as the go command does: an upstream may answer a zip with a
-    // presigned storage URL. No credentials are ever sent upstream, so none can leak.
-  }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  return lazyDispatcher(() => {
+    const { Agent, interceptors } = undici();
+    return new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 300_000,
+      connections: 64,
+      connectTimeout: Math.min(timeoutMs, 10_000),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // undici 8 would negotiate HTTP/2 with TLS upstreams; every upstream fault this proxy is
+      // tested against (early close, resets, stalls, lengths) is HTTP/1.1, so it stays that.
+      allowH2: false,
+      // Redirects are followed, as the go command does: an upstream may answer a zip with a
+      // presigned storage URL. No credentials are ever sent upstream, so none can leak.
+    }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -204,7 +211,7 @@ export class UpstreamProxySource implements ModuleSource {
   }
 
   private async get(rel: string): Promise<RawAnswer> {
-    const res = await request(`${this.base}/${rel}`, {
+    const res = await undici().request(`${this.base}/${rel}`, {
       method: "GET",
       dispatcher: this.dispatcher,
       headers: {
@@ -242,9 +249,16 @@ export function escapeQuery(query: string): string {
   return encodeURIComponent(escapeVersion(query));
 }
 
+/** undici's codes for an upstream that took longer than the timeout, for headers or between body chunks. */
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && TIMEOUT_CODES.has(code);
+}
+
 function isRetryable(err: unknown): boolean {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
-    return false;
+  if (isTimeout(err)) return false;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE" || code === "UND_ERR_SOCKET";
 }
@@ -252,10 +266,7 @@ function isRetryable(err: unknown): boolean {
 function wrapTransportError(err: unknown, label: string, rel: string): ProxyError {
   if (err instanceof ProxyError) return err;
   const e = err as NodeJS.ErrnoException;
-  const reason =
-    err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError
-      ? "timed out"
-      : (e?.code ?? e?.message ?? String(err));
+  const reason = isTimeout(err) ? "timed out" : (e?.code ?? e?.message ?? String(err));
   const hint = unreachableCode(err) !== undefined ? `; ${UPSTREAM_HINT}` : "";
   return new ProxyError("upstream", `${label}/${rel}: ${reason}${hint}`, { cause: err });
 }

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { readLimited } from "../read-limited";
 import { ProxyError } from "../errors";
 import { SUMDB_HINT, unreachableCode } from "../net/unreachable";
+import { undici } from "../net/undici";
 import { HOP_HEADER } from "../http/hop";
 import { escapePath, escapeVersion } from "../module/escape";
 import type { ProxyListEntry } from "../sources/proxy-list";
@@ -519,7 +520,7 @@ export class SumdbClient {
 
   private async get(url: string): Promise<Buffer> {
     const signal = AbortSignal.timeout(this.timeoutMs);
-    const res = await request(url, {
+    const res = await undici().request(url, {
       method: "GET",
       signal,
       headersTimeout: this.timeoutMs,

@@ -1,5 +1,6 @@
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { ProxyError } from "../errors";
+import { undici } from "../net/undici";
 import { readLimited } from "../read-limited";
 import { formatTimestamp, MAX_INDEX_LIMIT, parseTimestamp, type IndexEntry } from "./index-log";
 
@@ -11,7 +12,7 @@ export async function fetchIndexPage(
   limit = MAX_INDEX_LIMIT,
 ): Promise<IndexEntry[]> {
   const url = `${base}/index?since=${encodeURIComponent(formatTimestamp(sinceMicros))}&limit=${limit}`;
-  const res = await request(url, { dispatcher, headers: { "user-agent": "gomirror (sync)" } });
+  const res = await undici().request(url, { dispatcher, headers: { "user-agent": "gomirror (sync)" } });
   const body = await readLimited(res.body, 64 * 1024 * 1024, `${base}/index`);
   if (res.statusCode !== 200) {
     const detail = body.toString("utf8").slice(0, 200).trim();

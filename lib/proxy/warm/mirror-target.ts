@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { hashZipStream } from "../module/dirhash";
+import { undici } from "../net/undici";
 import { escapePath, escapeVersion } from "../module/escape";
 import { readLimited } from "../read-limited";
 import { MAX_GO_MOD_BYTES, MAX_INFO_BYTES } from "../limits";
@@ -71,7 +72,7 @@ export class MirrorTarget implements WarmTarget {
   }
 
   private async get(rel: string): Promise<Readable> {
-    const res = await request(`${this.base}/${rel}`, {
+    const res = await undici().request(`${this.base}/${rel}`, {
       dispatcher: this.dispatcher,
       headers: {
         "user-agent": "gomirror warm",

@@ -43,6 +43,18 @@ describe("UpstreamProxySource", () => {
     await expect(readStream(download.body)).rejects.toMatchObject({ kind: "upstream" });
   });
 
+  it("says an upstream that stops sending timed out, and does not ask it again", async () => {
+    writeFiles(root, { [`${M}/@v/v1.0.0.mod`]: `module ${M}\n` });
+    upstream.faults.set(`${M}/@v/v1.0.0.mod`, { stallAt: 3 });
+    const patient = new UpstreamProxySource(upstream.url, { timeoutMs: 300, retries: 2 });
+    const before = upstream.requests.length;
+    const err = await patient.mod(M, "v1.0.0").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProxyError);
+    expect(err).toMatchObject({ kind: "upstream" });
+    expect((err as Error).message).toMatch(/v1\.0\.0\.mod: timed out$/);
+    expect(upstream.requests.length - before).toBe(1);
+  });
+
   it("releases the connection when a reader stops early", async () => {
     const download = await source.zip(M, "v1.0.0");
     download.body.destroy();

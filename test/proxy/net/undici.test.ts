@@ -1,0 +1,49 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Agent } from "undici";
+import { lazyDispatcher, undici } from "../../../lib/proxy/net/undici";
+
+describe("lazyDispatcher", () => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it("makes the real dispatcher on the first request only, and closes it", async () => {
+    const made: Agent[] = [];
+    const lazy = lazyDispatcher(() => {
+      const agent = new Agent();
+      made.push(agent);
+      return agent;
+    });
+    expect(made).toHaveLength(0);
+    for (let i = 0; i < 2; i++) {
+      const res = await undici().request(url, { dispatcher: lazy });
+      expect(await res.body.text()).toBe("ok");
+    }
+    expect(made).toHaveLength(1);
+    await lazy.close();
+    expect(made[0]!.closed).toBe(true);
+  });
+
+  it("has nothing to close or destroy when it never sent a request", async () => {
+    const make = jest.fn(() => new Agent());
+    const lazy = lazyDispatcher(make);
+    await lazy.close();
+    await lazy.destroy();
+    expect(make).not.toHaveBeenCalled();
+  });
+
+  it("destroys the real dispatcher it made", async () => {
+    const agent = new Agent();
+    const lazy = lazyDispatcher(() => agent);
+    await (await undici().request(url, { dispatcher: lazy })).body.text();
+    await lazy.destroy();
+    expect(agent.destroyed).toBe(true);
+  });
+});
