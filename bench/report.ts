@@ -1,9 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { LoadResult } from "./load";
 
-/** The servers compared: nginx (the physical limit), goproxy/goproxy, gomirror in one process. */
-export type ServerName = "nginx" | "goproxy" | "gomirror";
-const SERVERS: readonly ServerName[] = ["nginx", "goproxy", "gomirror"];
+/**
+ * The servers compared: nginx (the physical limit), goproxy/goproxy, a minimal node:http file
+ * server (what the runtime itself costs), gomirror in one process.
+ */
+export type ServerName = "nginx" | "goproxy" | "node" | "gomirror";
+const SERVERS: readonly ServerName[] = ["nginx", "goproxy", "node", "gomirror"];
 
 /** A figure with the 1-minute load average it was taken at. */
 export interface Measured<T> {
@@ -152,6 +155,7 @@ export function renderReport(r: BenchReport): string {
   const names: Record<ServerName, string> = {
     nginx: "nginx",
     goproxy: "goproxy/goproxy",
+    node: "node:http, minimal",
     gomirror: "gomirror, 1 process",
   };
 
@@ -161,6 +165,7 @@ export function renderReport(r: BenchReport): string {
     ...present.map((s) => names[s]),
     ...(has("goproxy") ? ["gomirror / goproxy"] : []),
     ...(has("nginx") ? ["gomirror / nginx"] : []),
+    ...(has("node") ? ["gomirror / node:http"] : []),
     "target (issue 13)",
     `1-min load before (${present.join(" / ")})`,
   ];
@@ -176,6 +181,7 @@ export function renderReport(r: BenchReport): string {
       ...cells,
       ...(has("goproxy") ? [ratio(g, rate(row, row.cells.goproxy))] : []),
       ...(has("nginx") ? [ratio(g, rate(row, row.cells.nginx))] : []),
+      ...(has("node") ? [ratio(g, rate(row, row.cells.node))] : []),
       hitTarget(row),
       present.map((s) => row.cells[s]?.load.toFixed(1) ?? "-").join(" / "),
     ]);
@@ -187,6 +193,7 @@ export function renderReport(r: BenchReport): string {
         ...cpu.map((c) => (c === undefined ? "n/a" : c.toFixed(2))),
         ...(has("goproxy") ? [ratio(gCpu, cpuPerGB(row.cells.goproxy))] : []),
         ...(has("nginx") ? [ratio(gCpu, cpuPerGB(row.cells.nginx))] : []),
+        ...(has("node") ? [ratio(gCpu, cpuPerGB(row.cells.node))] : []),
         "reported",
         "same runs",
       ]);
@@ -202,6 +209,7 @@ export function renderReport(r: BenchReport): string {
       }),
       ...(has("goproxy") ? [ratio(g, row.cells.goproxy?.value)] : []),
       ...(has("nginx") ? [ratio(g, row.cells.nginx?.value)] : []),
+      ...(has("node") ? [ratio(g, row.cells.node?.value)] : []),
       rssTarget(row, r.rss),
       present.map((s) => row.cells[s]?.load.toFixed(1) ?? "-").join(" / "),
     ]);

@@ -12,6 +12,7 @@ import { timeGoModDownload } from "./gomod";
 import { findGoproxy, startGoproxy, type GoproxyBinary } from "./goproxy";
 import { runLoad, wrkVersion } from "./load";
 import { findNginx, startNginx } from "./nginx";
+import { prepareNodeFloor, startNodeFloor } from "./node-floor";
 import { stopAll, type Started } from "./processes";
 import { startLossyRelay, type LinkProfile } from "./relay";
 import {
@@ -28,9 +29,10 @@ import { cpuSecondsOf, rssOf, sampleRss } from "./rss";
 
 /**
  * `npm run bench`: gomirror's cached hits, memory and the go command through it, side by side
- * with nginx serving the same files (the physical limit) and goproxy/goproxy (another Go module
- * proxy, when its binary is there). Everything runs on 127.0.0.1, bounded in time; every
- * process started is stopped by PID at the end.
+ * with nginx serving the same files (the physical limit), goproxy/goproxy (another Go module
+ * proxy, when its binary is there) and a minimal node:http file server on the same files (what
+ * the runtime costs before gomirror adds anything). Everything runs on 127.0.0.1, bounded in
+ * time; every process started is stopped by PID at the end.
  *
  * The machine may be shared: the 1-minute load average is recorded before every measurement;
  * the benchmark waits for it to drop below BENCH_MAX_LOAD first, and runs a measurement again
@@ -360,6 +362,7 @@ async function main(): Promise<void> {
     const fx = buildFixtures(workDir, { huge: settings.only.has("zip500m") });
     upstream = await startStaticUpstream({ root: fx.root });
     const runtime = await prepareRuntime(workDir, { minify: !settings.cpuProfDir });
+    const floor = await prepareNodeFloor(workDir);
     log(`gomirror runs as: ${runtime.description}`);
 
     // The go command first, while nothing else runs.
@@ -396,6 +399,9 @@ async function main(): Promise<void> {
     await warm("gomirror", gm.url, warmPaths, reference);
     const nginx = nginxBin ? await startNginx(nginxBin, path.join(workDir, "nginx"), cache) : undefined;
     let goproxy = goproxyBin ? await startGoproxy(goproxyBin, upstream.url, goproxyDir) : undefined;
+    let node = await startNodeFloor(floor, cache);
+    atStart.node = rssNow(node.proc.pid);
+    await warm("node:http", node.url, warmPaths, reference);
     if (nginx) {
       atStart.nginx = rssNow(nginx.proc.pid);
       await warm("nginx", nginx.url, warmPaths, reference);
@@ -407,6 +413,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_SETTLE_MS);
     if (nginx) idle.nginx = rssNow(nginx.proc.pid);
     if (goproxy) idle.goproxy = rssNow(goproxy.proc.pid);
+    idle.node = rssNow(node.proc.pid);
     idle.gomirror = rssNow(gm.proc.pid);
 
     await gm.proc.stop();
@@ -422,10 +429,14 @@ async function main(): Promise<void> {
       goproxy = await startGoproxy(goproxyBin, upstream.url, goproxyDir);
       await warm("goproxy", goproxy.url, warmPaths, reference);
     }
+    await node.proc.stop();
+    node = await startNodeFloor(floor, cache);
+    await warm("node:http", node.url, warmPaths, reference);
     await sleep(IDLE_SETTLE_MS);
     const servers: HitServer[] = [];
     if (nginx) servers.push({ name: "nginx", url: nginx.url, proc: nginx.proc });
     if (goproxy) servers.push({ name: "goproxy", url: goproxy.url, proc: goproxy.proc });
+    servers.push({ name: "node", url: node.url, proc: node.proc });
     servers.push({ name: "gomirror", url: gm.url, proc: gm.proc });
     for (const s of servers) restarted[s.name] = rssNow(s.proc.pid);
 
@@ -534,7 +545,7 @@ async function main(): Promise<void> {
         await cl.proc.stop();
       }
     }
-    await Promise.all([nginx?.proc.stop(), goproxy?.proc.stop()]);
+    await Promise.all([nginx?.proc.stop(), goproxy?.proc.stop(), node.proc.stop()]);
 
     notes.push(
       `wrk: ${settings.connections} connections (8 for the 50 MB zip), ${settings.threads} threads, ` +
