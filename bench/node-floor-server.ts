@@ -35,7 +35,14 @@ function fail(res: ServerResponse, status: number): void {
 function sendLarge(res: ServerResponse, fd: number, size: number): void {
   const buffer = Buffer.allocUnsafeSlow(Math.min(CHUNK, size));
   let position = 0;
-  const finish = (): void => close(fd, () => undefined);
+  let closed = false;
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    close(fd, () => undefined);
+  };
+  // A client that leaves mid-body: the write callback may never come.
+  res.once("close", finish);
   const next = (): void => {
     if (position >= size || res.destroyed) {
       finish();

@@ -12,19 +12,25 @@ export interface NodeFloor {
   readonly script: string;
 }
 
-export async function prepareNodeFloor(workDir: string): Promise<NodeFloor> {
-  const esbuild = await import("esbuild");
+/** The bundled floor server, or undefined (no column) when esbuild cannot build it. */
+export async function prepareNodeFloor(workDir: string): Promise<NodeFloor | undefined> {
   const script = path.join(workDir, "node-floor", "server.js");
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, "node-floor-server.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node24",
-    format: "cjs",
-    minify: true,
-    outfile: script,
-    logLevel: "warning",
-  });
+  try {
+    const esbuild = await import("esbuild");
+    await esbuild.build({
+      entryPoints: [path.join(__dirname, "node-floor-server.ts")],
+      bundle: true,
+      platform: "node",
+      target: "node24",
+      format: "cjs",
+      minify: true,
+      outfile: script,
+      logLevel: "warning",
+    });
+  } catch (err) {
+    process.stderr.write(`bench: esbuild failed (${String(err)}): no node:http column\n`);
+    return undefined;
+  }
   return { script };
 }
 

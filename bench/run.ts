@@ -387,8 +387,9 @@ async function main(): Promise<void> {
     const reference = new Map<string, string>();
 
     // Each server is warmed through itself (its cache filled from the upstream, then a hit of
-    // every file) and measured idle. gomirror and goproxy are then restarted on their filled
-    // caches, as a long-running mirror is: the cached-hit runs measure those processes.
+    // every file) and measured idle. gomirror, goproxy and the node:http server are then
+    // restarted on their filled caches, as a long-running mirror is: the cached-hit runs measure
+    // those processes.
     const atStart: RssRow["cells"] = {};
     const idle: RssRow["cells"] = {};
     const restarted: RssRow["cells"] = {};
@@ -399,9 +400,11 @@ async function main(): Promise<void> {
     await warm("gomirror", gm.url, warmPaths, reference);
     const nginx = nginxBin ? await startNginx(nginxBin, path.join(workDir, "nginx"), cache) : undefined;
     let goproxy = goproxyBin ? await startGoproxy(goproxyBin, upstream.url, goproxyDir) : undefined;
-    let node = await startNodeFloor(floor, cache);
-    atStart.node = rssNow(node.proc.pid);
-    await warm("node:http", node.url, warmPaths, reference);
+    let node = floor ? await startNodeFloor(floor, cache) : undefined;
+    if (node) {
+      atStart.node = rssNow(node.proc.pid);
+      await warm("node:http", node.url, warmPaths, reference);
+    }
     if (nginx) {
       atStart.nginx = rssNow(nginx.proc.pid);
       await warm("nginx", nginx.url, warmPaths, reference);
@@ -413,7 +416,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_SETTLE_MS);
     if (nginx) idle.nginx = rssNow(nginx.proc.pid);
     if (goproxy) idle.goproxy = rssNow(goproxy.proc.pid);
-    idle.node = rssNow(node.proc.pid);
+    if (node) idle.node = rssNow(node.proc.pid);
     idle.gomirror = rssNow(gm.proc.pid);
 
     await gm.proc.stop();
@@ -429,14 +432,16 @@ async function main(): Promise<void> {
       goproxy = await startGoproxy(goproxyBin, upstream.url, goproxyDir);
       await warm("goproxy", goproxy.url, warmPaths, reference);
     }
-    await node.proc.stop();
-    node = await startNodeFloor(floor, cache);
-    await warm("node:http", node.url, warmPaths, reference);
+    if (node && floor) {
+      await node.proc.stop();
+      node = await startNodeFloor(floor, cache);
+      await warm("node:http", node.url, warmPaths, reference);
+    }
     await sleep(IDLE_SETTLE_MS);
     const servers: HitServer[] = [];
     if (nginx) servers.push({ name: "nginx", url: nginx.url, proc: nginx.proc });
     if (goproxy) servers.push({ name: "goproxy", url: goproxy.url, proc: goproxy.proc });
-    servers.push({ name: "node", url: node.url, proc: node.proc });
+    if (node) servers.push({ name: "node", url: node.url, proc: node.proc });
     servers.push({ name: "gomirror", url: gm.url, proc: gm.proc });
     for (const s of servers) restarted[s.name] = rssNow(s.proc.pid);
 
@@ -545,7 +550,7 @@ async function main(): Promise<void> {
         await cl.proc.stop();
       }
     }
-    await Promise.all([nginx?.proc.stop(), goproxy?.proc.stop(), node.proc.stop()]);
+    await Promise.all([nginx?.proc.stop(), goproxy?.proc.stop(), node?.proc.stop()]);
 
     notes.push(
       `wrk: ${settings.connections} connections (8 for the 50 MB zip), ${settings.threads} threads, ` +

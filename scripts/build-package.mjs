@@ -3,8 +3,8 @@
 //
 // - tsc compiles lib/ and bin/ (JS and declarations);
 // - the proxy's entry point (dist/lib/proxy/index.js) is replaced by a bundle with the packages
-//   it uses inlined (the AWS SDK carried compressed, as in the server bundle), and so is any
-//   file the constructs load that imports a package other than a peer (the YAML writer);
+//   it uses inlined (the AWS SDK and undici carried compressed, as in the server bundle), and so
+//   is any file the constructs load that imports a package other than a peer (the YAML writer);
 // - compiled files nothing loads any more (the proxy's modules, now inside its bundle) are
 //   removed, and every file left is checked to load only peers, Node built-ins and its own
 //   package's files.

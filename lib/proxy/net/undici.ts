@@ -16,20 +16,37 @@ export function undici(): typeof Undici {
 
 /**
  * A dispatcher that makes the real one with `make` (which loads undici) when it first sends a
- * request. It forwards what the requests of this code base use of a dispatcher (dispatch, close,
- * destroy); closing or destroying one that never sent anything has nothing to do.
+ * request. It has what this code base uses of a dispatcher: dispatch (undici's `request` calls
+ * nothing else), compose (interceptors over the same real dispatcher, composed once it is made),
+ * close and destroy (nothing to do when no request was ever sent; a request after them fails as
+ * it would on a closed undici dispatcher).
  */
 export function lazyDispatcher(make: () => Dispatcher): Dispatcher {
   let made: Dispatcher | undefined;
-  const lazy: Pick<Dispatcher, "dispatch"> & { close(): Promise<void>; destroy(err?: Error): Promise<void> } =
-    {
-      dispatch: (options, handler) => (made ??= make()).dispatch(options, handler),
-      close: async () => {
-        await made?.close();
-      },
-      destroy: async (err?: Error) => {
-        await (err ? made?.destroy(err) : made?.destroy());
-      },
-    };
-  return lazy as Dispatcher;
+  let ended: "closed" | "destroyed" | undefined;
+  const real = (): Dispatcher => {
+    if (made) return made;
+    made = make();
+    // Ended before its first request: the real one ends too, and refuses the request.
+    if (ended === "closed") void made.close();
+    else if (ended === "destroyed") void made.destroy();
+    return made;
+  };
+  const lazy: Pick<Dispatcher, "dispatch"> & {
+    compose(...interceptors: Dispatcher.DispatcherComposeInterceptor[]): Dispatcher;
+    close(): Promise<void>;
+    destroy(err?: Error): Promise<void>;
+  } = {
+    dispatch: (options, handler) => real().dispatch(options, handler),
+    compose: (...interceptors) => lazyDispatcher(() => real().compose(...interceptors)),
+    close: async () => {
+      ended ??= "closed";
+      await made?.close();
+    },
+    destroy: async (err?: Error) => {
+      ended = "destroyed";
+      await (err ? made?.destroy(err) : made?.destroy());
+    },
+  };
+  return lazy as unknown as Dispatcher;
 }

@@ -64,13 +64,23 @@ export class SendBuffers {
 
   /**
    * Returns a buffer. `reusable` is false when a write may still hold it (the client left before
-   * confirming): it is then left to the garbage collector, never lent again.
+   * confirming): it is then left to the garbage collector, never lent again. When the idle ones
+   * fill their room, smaller ones make way for a larger one: once a busy spell is over, every
+   * download asks for a full-size buffer again.
    */
   give(buffer: Buffer, reusable: boolean): void {
     const size = buffer.length;
     this.lentBytes -= size;
     const list = this.idle.get(size);
-    if (!reusable || !list || this.idleBytes + size > this.keepIdle) return;
+    if (!reusable || !list) return;
+    for (let smaller = MIN_CHUNK; smaller < size && this.idleBytes + size > this.keepIdle; smaller *= 2) {
+      const kept = this.idle.get(smaller)!;
+      while (kept.length > 0 && this.idleBytes + size > this.keepIdle) {
+        kept.pop();
+        this.idleBytes -= smaller;
+      }
+    }
+    if (this.idleBytes + size > this.keepIdle) return;
     list.push(buffer);
     this.idleBytes += size;
   }

@@ -8,7 +8,7 @@ describe("lazyDispatcher", () => {
   let url: string;
 
   beforeAll(async () => {
-    server = createServer((_req, res) => res.end("ok"));
+    server = createServer((req, res) => res.end(req.headers["x-composed"] ?? "ok"));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   });
@@ -37,6 +37,38 @@ describe("lazyDispatcher", () => {
     await lazy.close();
     await lazy.destroy();
     expect(make).not.toHaveBeenCalled();
+  });
+
+  it("composes interceptors over the real dispatcher, made on the first request", async () => {
+    const made: Agent[] = [];
+    const lazy = lazyDispatcher(() => {
+      const agent = new Agent();
+      made.push(agent);
+      return agent;
+    });
+    const composed = lazy.compose(
+      (dispatch) => (opts, handler) =>
+        dispatch(
+          { ...opts, headers: { ...(opts.headers as Record<string, string>), "x-composed": "yes" } },
+          handler,
+        ),
+    );
+    expect(made).toHaveLength(0);
+    expect(await (await undici().request(url, { dispatcher: composed })).body.text()).toBe("yes");
+    expect(await (await undici().request(url, { dispatcher: lazy })).body.text()).toBe("ok");
+    expect(made).toHaveLength(1);
+    await composed.close();
+    expect(made[0]!.closed).toBe(true);
+  });
+
+  it("refuses requests once closed or destroyed, even when it had sent none", async () => {
+    for (const end of ["close", "destroy"] as const) {
+      const lazy = lazyDispatcher(() => new Agent());
+      await lazy[end]();
+      await expect(undici().request(url, { dispatcher: lazy })).rejects.toMatchObject({
+        code: end === "close" ? "UND_ERR_CLOSED" : "UND_ERR_DESTROYED",
+      });
+    }
   });
 
   it("destroys the real dispatcher it made", async () => {

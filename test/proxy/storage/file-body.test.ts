@@ -107,6 +107,20 @@ describe("SendBuffers", () => {
     expect(buffers.lent).toBe(1000);
   });
 
+  it("lets smaller idle buffers make way for a full-size one", () => {
+    const buffers = new SendBuffers(256 * KiB, 256 * KiB);
+    const big = buffers.take(1024 * KiB);
+    const small = Array.from({ length: 4 }, () => buffers.take(1024 * KiB));
+    expect(small.map((b) => b.length / KiB)).toEqual([64, 64, 64, 64]);
+    for (const b of small) buffers.give(b, true);
+    // The idle room (256 KiB) is full of 64 KiB buffers; the 256 KiB one replaces them.
+    buffers.give(big, true);
+    expect(buffers.lent).toBe(0);
+    expect(buffers.take(1024 * KiB)).toBe(big);
+    // and the 64 KiB ones are gone: the next (64 KiB, the budget being taken) is a new buffer.
+    expect(small).not.toContain(buffers.take(1024 * KiB));
+  });
+
   it("reuses returned buffers, keeps no more idle than allowed, and never reuses one a write may hold", () => {
     const buffers = new SendBuffers(4096 * KiB, 256 * KiB);
     const a = buffers.take(1024 * KiB);
