@@ -358,6 +358,18 @@ export class CachedSource implements ModuleSource {
       this.options.metrics?.recordHit(kind);
       return value;
     }
+    // A fetch of this file may have ended while storage was asked (a prefetch, another client):
+    // its answer is in memory, or still being stored. Fetching again would ask the source twice.
+    const late = this.freshFile(key);
+    if (late) {
+      this.options.metrics?.recordHit(kind);
+      return late.value as T;
+    }
+    const storing = this.stores.get(key);
+    if (storing) {
+      await storing;
+      return this.immutable(kind, key, fetch, encode, decode, limit, fetched);
+    }
     this.options.metrics?.cacheMisses.inc({ kind });
     if (fetched) fetched.fetched = true;
     return this.fill(key, fetch, encode, { ifNoneMatch: true, maxBytes: limit });

@@ -502,6 +502,30 @@ class CountingStorage implements Storage {
   }
 }
 
+/** A storage whose reads can be held (each answered as it was when asked) and whose writes can wait. */
+class HeldStorage implements Storage {
+  gets: Promise<void> | undefined;
+  puts: Promise<void> | undefined;
+  constructor(private readonly inner: Storage) {}
+  get(key: string): Promise<StoredObject | undefined> {
+    const answer = this.inner.get(key);
+    return this.gets ? this.gets.then(() => answer) : answer;
+  }
+  stat(key: string): Promise<ObjectInfo | undefined> {
+    return this.inner.stat(key);
+  }
+  async put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
+    if (this.puts) await this.puts;
+    return this.inner.put(key, body, options);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  list(prefix: string): AsyncIterable<string> {
+    return this.inner.list(prefix);
+  }
+}
+
 describe("CachedSource memory", () => {
   let t: ReturnType<typeof setup>;
   let storage: CountingStorage;
@@ -516,8 +540,8 @@ describe("CachedSource memory", () => {
     t.cleanup();
   });
 
-  function cachedWith(memoryBytes?: number): CachedSource {
-    const cached = new CachedSource(t.inner, storage, {
+  function cachedWith(memoryBytes?: number, over: Storage = storage): CachedSource {
+    const cached = new CachedSource(t.inner, over, {
       ttlSeconds: 60,
       logger: silentLogger(),
       memoryBytes,
@@ -531,6 +555,36 @@ describe("CachedSource memory", () => {
   async function storeZip(): Promise<void> {
     await t.storage.put(storageKeys.zip(M, "v1.0.0"), ZIP, { ifNoneMatch: true });
   }
+
+  it.each([
+    ["its answer in memory", undefined],
+    ["its answer still being stored, no memory cache", 0],
+  ])(
+    "does not fetch again a file whose fetch ended while storage was asked: %s",
+    async (_how, memoryBytes) => {
+      const held = new HeldStorage(t.storage);
+      const cached = cachedWith(memoryBytes, held);
+      let openSource!: () => void;
+      let openGets!: () => void;
+      let openPuts!: () => void;
+      t.inner.gate = new Promise((resolve) => (openSource = resolve));
+      held.puts = new Promise((resolve) => (openPuts = resolve));
+      const first = cached.mod(M, "v1.0.0");
+      await delay(20);
+      // The second request finds nothing in memory and asks storage, which has nothing yet ...
+      held.gets = new Promise((resolve) => (openGets = resolve));
+      const second = cached.mod(M, "v1.0.0");
+      await delay(20);
+      // ... and hears so only after the first request's fetch has ended.
+      openSource();
+      expect((await first).toString()).toBe("module example.test/Upper/m\n");
+      openGets();
+      await delay(20);
+      openPuts();
+      expect((await second).toString()).toBe("module example.test/Upper/m\n");
+      expect(t.inner.count("mod")).toBe(1);
+    },
+  );
 
   it("keeps a small zip it fetched in memory once stored: the next request reads no storage", async () => {
     const cached = cachedWith();

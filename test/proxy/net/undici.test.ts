@@ -3,6 +3,17 @@ import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
 import { lazyDispatcher, undici } from "../../../lib/proxy/net/undici";
 
+/** A lazy dispatcher and the agents it made. */
+function recording(): { made: Agent[]; lazy: ReturnType<typeof lazyDispatcher> } {
+  const made: Agent[] = [];
+  const lazy = lazyDispatcher(() => {
+    const agent = new Agent();
+    made.push(agent);
+    return agent;
+  });
+  return { made, lazy };
+}
+
 describe("lazyDispatcher", () => {
   let server: Server;
   let url: string;
@@ -15,12 +26,7 @@ describe("lazyDispatcher", () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it("makes the real dispatcher on the first request only, and closes it", async () => {
-    const made: Agent[] = [];
-    const lazy = lazyDispatcher(() => {
-      const agent = new Agent();
-      made.push(agent);
-      return agent;
-    });
+    const { made, lazy } = recording();
     expect(made).toHaveLength(0);
     for (let i = 0; i < 2; i++) {
       const res = await undici().request(url, { dispatcher: lazy });
@@ -40,12 +46,7 @@ describe("lazyDispatcher", () => {
   });
 
   it("composes interceptors over the real dispatcher, made on the first request", async () => {
-    const made: Agent[] = [];
-    const lazy = lazyDispatcher(() => {
-      const agent = new Agent();
-      made.push(agent);
-      return agent;
-    });
+    const { made, lazy } = recording();
     const composed = lazy.compose(
       (dispatch) => (opts, handler) =>
         dispatch(
