@@ -1,5 +1,4 @@
-import { close, fstat, open, read } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { close, fstat, open, read, readFile } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import path from "node:path";
 
@@ -88,15 +87,13 @@ createServer((req, res) => {
         sendLarge(res, fd, st.size);
         return;
       }
-      close(fd, () => undefined);
-      readFile(file).then(
-        (data) => {
-          small.set(file, data);
-          res.writeHead(200, { "content-type": type, "content-length": data.length });
-          res.end(data);
-        },
-        () => fail(res, 500),
-      );
+      readFile(fd, (readErr, data) => {
+        close(fd, () => undefined);
+        if (readErr) return fail(res, 500);
+        small.set(file, data);
+        res.writeHead(200, { "content-type": type, "content-length": data.length });
+        res.end(data);
+      });
     });
   });
 }).listen(Number(port), "127.0.0.1");

@@ -257,8 +257,8 @@ function isTimeout(err: unknown): boolean {
   return code !== undefined && TIMEOUT_CODES.has(code);
 }
 
+/** A failure before any answer that another attempt may not meet (a timeout is not one). */
 function isRetryable(err: unknown): boolean {
-  if (isTimeout(err)) return false;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE" || code === "UND_ERR_SOCKET";
 }
