@@ -89,9 +89,12 @@ export class IndexLog {
 
   constructor(
     private readonly storage: Storage,
-    /** Microseconds since 1970 (tests move it). */
-    private readonly clock: () => number = () =>
-      Math.floor((performance.timeOrigin + performance.now()) * 1000),
+    /**
+     * Microseconds since 1970 (tests move it). The wall clock, as `--since` and a follower's
+     * times are: a monotonic clock drifts from it over a long-running process. Entries within one
+     * millisecond are told apart by `append`'s strict increase.
+     */
+    private readonly clock: () => number = () => Date.now() * 1000,
     /** Rebuild an index that has no entries at all from the storage on the first read. @default true */
     private readonly autoRebuild = true,
   ) {}

@@ -49,6 +49,21 @@ describe("the index record of stored versions", () => {
     expect(await log.read(now + 1, 10)).toEqual([]);
   });
 
+  it("stamps entries by the wall clock, which `--since` is read against, strictly increasing", async () => {
+    // A monotonic clock drifts from the wall clock over a long-running process; moving the
+    // wall clock a day ahead shows which one the stamps follow.
+    const wall = jest.spyOn(Date, "now").mockReturnValue(T0 / 1000);
+    try {
+      const log = new IndexLog(new MemoryStorage());
+      const first = await log.append("example.test/a", "v1.0.0");
+      const second = await log.append("example.test/b", "v1.0.0");
+      expect(first.Timestamp).toBe("2024-05-01T23:59:59.000000Z");
+      expect(second.Timestamp).toBe("2024-05-01T23:59:59.000001Z");
+    } finally {
+      wall.mockRestore();
+    }
+  });
+
   it("takes entries from two writers at the same instant without losing one (disk)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "gomirror-index-"));
     try {
