@@ -24,6 +24,7 @@ import type {
 } from "../../../lib/proxy/storage/storage";
 import { brokenDownload, FakeSource, readStream } from "../../support/fake-source";
 import { FaultyStorage } from "../../support/faulty-storage";
+import { WrappedStorage } from "../../support/wrapped-storage";
 import { makeModuleZip } from "../../support/module-zip";
 
 const M = "example.test/Upper/m";
@@ -477,52 +478,32 @@ describe.each([
 });
 
 /** Counts what reaches storage, to tell memory hits from storage hits. */
-class CountingStorage implements Storage {
+class CountingStorage extends WrappedStorage {
   gets = 0;
   stats = 0;
   failStat = false;
-  constructor(private readonly inner: Storage) {}
-  get(key: string): Promise<StoredObject | undefined> {
+  override get(key: string): Promise<StoredObject | undefined> {
     this.gets++;
     return this.inner.get(key);
   }
-  stat(key: string): Promise<ObjectInfo | undefined> {
+  override stat(key: string): Promise<ObjectInfo | undefined> {
     this.stats++;
     if (this.failStat) return Promise.reject(new Error("EIO: storage unreachable"));
     return this.inner.stat(key);
   }
-  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, body, options);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  list(prefix: string): AsyncIterable<string> {
-    return this.inner.list(prefix);
-  }
 }
 
 /** A storage whose reads can be held (each answered as it was when asked) and whose writes can wait. */
-class HeldStorage implements Storage {
+class HeldStorage extends WrappedStorage {
   gets: Promise<void> | undefined;
   puts: Promise<void> | undefined;
-  constructor(private readonly inner: Storage) {}
-  get(key: string): Promise<StoredObject | undefined> {
+  override get(key: string): Promise<StoredObject | undefined> {
     const answer = this.inner.get(key);
     return this.gets ? this.gets.then(() => answer) : answer;
   }
-  stat(key: string): Promise<ObjectInfo | undefined> {
-    return this.inner.stat(key);
-  }
-  async put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
+  override async put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
     if (this.puts) await this.puts;
     return this.inner.put(key, body, options);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  list(prefix: string): AsyncIterable<string> {
-    return this.inner.list(prefix);
   }
 }
 

@@ -15,14 +15,8 @@ import { silentLogger } from "../../../lib/proxy/logger";
 import { ProxyMetrics } from "../../../lib/proxy/metrics";
 import { startProxy, type RunningProxy } from "../../../lib/proxy/server";
 import { DiskStorage } from "../../../lib/proxy/storage/disk";
-import type {
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  Storage,
-  StoredObject,
-} from "../../../lib/proxy/storage/storage";
-import type { Readable } from "node:stream";
+import type { Storage, StoredObject } from "../../../lib/proxy/storage/storage";
+import { WrappedStorage } from "../../support/wrapped-storage";
 
 /**
  * Issue 11 item 7: every descriptor of a stored file is closed when its response ends, errors
@@ -56,19 +50,17 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
 }
 
 /** A storage whose reads wait for the test's signal: the client can give up before the answer. */
-class GatedStorage implements Storage {
+class GatedStorage extends WrappedStorage {
   private open!: () => void;
   private gate = new Promise<void>((resolve) => (this.open = resolve));
   waiting = 0;
   answered = 0;
 
-  constructor(private readonly inner: Storage) {}
-
   release(): void {
     this.open();
   }
 
-  async get(key: string): Promise<StoredObject | undefined> {
+  override async get(key: string): Promise<StoredObject | undefined> {
     this.waiting++;
     await this.gate;
     try {
@@ -76,18 +68,6 @@ class GatedStorage implements Storage {
     } finally {
       this.answered++;
     }
-  }
-  stat(key: string): Promise<ObjectInfo | undefined> {
-    return this.inner.stat(key);
-  }
-  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, body, options);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  list(prefix: string): AsyncIterable<string> {
-    return this.inner.list(prefix);
   }
 }
 
