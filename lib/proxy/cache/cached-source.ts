@@ -345,30 +345,24 @@ export class CachedSource implements ModuleSource {
     limit: number,
     fetched?: Fetched,
   ): Promise<T> {
-    const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
-    if (remembered) {
-      this.options.metrics?.recordHit(kind);
-      return remembered.value as T;
-    }
-    const stored = await this.lookup(key);
-    if (stored) {
-      const data = await readLimited(stored.body, limit, `stored ${key}`);
-      const value = decode(data);
-      this.remember(key, value, data.length, stored);
-      this.options.metrics?.recordHit(kind);
-      return value;
-    }
-    // A fetch of this file may have ended while storage was asked (a prefetch, another client):
-    // its answer is in memory, or still being stored. Fetching again would ask the source twice.
-    const late = this.freshFile(key);
-    if (late) {
-      this.options.metrics?.recordHit(kind);
-      return late.value as T;
-    }
-    const storing = this.stores.get(key);
-    if (storing) {
-      await storing;
-      return this.immutable(kind, key, fetch, encode, decode, limit, fetched);
+    for (;;) {
+      const remembered = this.freshFile(key) ?? (await this.rememberedFile(key));
+      if (remembered) {
+        this.options.metrics?.recordHit(kind);
+        return remembered.value as T;
+      }
+      const stored = await this.lookup(key);
+      if (stored) {
+        const data = await readLimited(stored.body, limit, `stored ${key}`);
+        const value = decode(data);
+        this.remember(key, value, data.length, stored);
+        this.options.metrics?.recordHit(kind);
+        return value;
+      }
+      // A fetch of this file may have ended while storage was asked (a prefetch, another client):
+      // its answer is in memory, or still being stored. Look again rather than ask the source twice.
+      if (!this.freshFile(key) && !this.stores.has(key)) break;
+      await this.stores.get(key);
     }
     this.options.metrics?.cacheMisses.inc({ kind });
     if (fetched) fetched.fetched = true;

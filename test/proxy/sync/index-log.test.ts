@@ -50,8 +50,8 @@ describe("the index record of stored versions", () => {
   });
 
   it("stamps entries by the wall clock, which `--since` is read against, strictly increasing", async () => {
-    // A monotonic clock drifts from the wall clock over a long-running process; moving the
-    // wall clock a day ahead shows which one the stamps follow.
+    // A monotonic clock drifts from the wall clock over a long-running process; setting the
+    // wall clock to a day in 2024 shows which one the stamps follow.
     const wall = jest.spyOn(Date, "now").mockReturnValue(T0 / 1000);
     try {
       const log = new IndexLog(new MemoryStorage());
